@@ -1,0 +1,46 @@
+# Every target does its own set-up on a fresh machine: a .venv with the package
+# and its extras, and the Graphviz `dot` program when it is missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
+EXTRAS ?= dev,viz,examples
+
+.PHONY: test demo lint typecheck dot clean
+
+$(STAMP):
+	rm -f $(VENV)/.installed-*
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[$(EXTRAS)]'
+	@if [ -n "$$TORCH_ORACLE" ]; then $(BIN)/python -m pip install -q 'torch==2.13.0'; fi
+	touch $@
+
+# Graphviz's `dot` renders graphs; install the system package when we can.
+dot:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo -n"; \
+	    ($$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq graphviz >/dev/null) \
+	      || echo "note: could not install graphviz (dot); rendering tests will skip"; \
+	  elif command -v brew >/dev/null 2>&1; then brew install graphviz; \
+	  else echo "note: install Graphviz (the dot program) to render graphs"; fi; }
+
+test: $(STAMP) dot
+	$(BIN)/ruff check microgradx tests examples
+	$(BIN)/ruff format --check --quiet microgradx tests examples
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check microgradx tests examples
+	$(BIN)/ruff format --check microgradx tests examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,27 @@
+"""microgradx: a small, readable, rigorously tested automatic differentiation engine on NumPy."""
+
+from .autograd import (  # first: the rest imports it
+    Function,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .errors import BackwardError, GradcheckError
+from .gradcheck import numerical_gradient
+from .tensor import Tensor, tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackwardError",
+    "Function",
+    "GradcheckError",
+    "Tensor",
+    "enable_grad",
+    "is_grad_enabled",
+    "no_grad",
+    "numerical_gradient",
+    "set_grad_enabled",
+    "tensor",
+]

@@ -1,0 +1,444 @@
+"""The engine: the Function base class, per-thread grad mode, and the backward pass.
+
+How a graph is recorded
+-----------------------
+``Function.apply(*inputs)`` runs ``forward`` on the inputs' NumPy arrays and wraps
+the result in a new Tensor. When grad mode is on and an input requires grad, the
+Function keeps its inputs (strongly) and its output (weakly) and becomes the
+output's ``creator``. A tensor therefore holds its whole history, and dropping
+the last reference to the result frees the graph: there are no reference cycles.
+
+How backward runs
+-----------------
+:func:`backward` first walks the graph once, iteratively, counting for every
+Function how many consumers inside the graph still owe it a gradient. It then
+pops Functions whose count reached zero (their output's gradient is complete),
+calls their ``backward``, fits each returned gradient to its input (undoing
+broadcasting with :func:`sum_to`, checking the shape, casting to the input's
+dtype) and passes it on. No recursion anywhere, so a chain of a million
+operations backpropagates. Unless ``retain_graph=True`` each Function drops its
+inputs and saved arrays as soon as it has been used.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable
+from contextlib import ContextDecorator
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+import numpy as np
+
+from .errors import BackwardError, fmt_shape
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+__all__ = [
+    "Function",
+    "backward",
+    "enable_grad",
+    "is_grad_enabled",
+    "no_grad",
+    "set_grad_enabled",
+    "sum_to",
+]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+# --------------------------------------------------------------------------- #
+# Grad mode, per thread
+# --------------------------------------------------------------------------- #
+class _GradState(threading.local):
+    """Each thread starts with recording on and an empty stack of saved states."""
+
+    def __init__(self) -> None:
+        self.enabled = True
+        self.saved: list[bool] = []
+
+
+_state = _GradState()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations in this thread are recorded for backward."""
+    return _state.enabled
+
+
+class set_grad_enabled(ContextDecorator):
+    """Turn graph recording on or off in this thread, inside a ``with`` block.
+
+    Also usable as a decorator. The setting is per thread: another thread's
+    ``no_grad`` never affects this one.
+    """
+
+    _mode: bool = True
+
+    def __init__(self, mode: bool = True) -> None:
+        self._mode = bool(mode)
+
+    def __enter__(self) -> None:
+        _state.saved.append(_state.enabled)
+        _state.enabled = self._mode
+
+    def __exit__(self, *exc: object) -> None:
+        _state.enabled = _state.saved.pop()
+
+
+class no_grad(set_grad_enabled):
+    """Record no graph inside the block (or the decorated function).
+
+    Examples
+    --------
+    >>> import microgradx as mgx
+    >>> w = mgx.tensor([1.0, 2.0], requires_grad=True)
+    >>> with mgx.no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
+
+    _mode = False
+
+    @overload
+    def __new__(cls, func: None = None) -> no_grad: ...
+    @overload
+    def __new__(cls, func: _F) -> _F: ...  # type: ignore[misc]
+
+    def __new__(cls, func: Any = None) -> Any:
+        self = super().__new__(cls)
+        if func is not None:  # used bare, as ``@no_grad``
+            return self(func)
+        return self
+
+    def __init__(self, func: Any = None) -> None:
+        self._mode = False
+
+
+class enable_grad(no_grad):
+    """Turn recording back on inside a ``no_grad`` block (or decorated function)."""
+
+    _mode = True
+
+    def __init__(self, func: Any = None) -> None:
+        self._mode = True
+
+
+# --------------------------------------------------------------------------- #
+# Broadcasting, undone
+# --------------------------------------------------------------------------- #
+def sum_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``x`` down to ``shape``: the adjoint of ``np.broadcast_to(., x.shape)``.
+
+    Leading axes that broadcasting added are summed away; axes where ``shape``
+    has 1 are summed with ``keepdims``.
+
+    >>> sum_to(np.ones((2, 3)), (3,))
+    array([2., 2., 2.])
+    """
+    if x.shape == shape:
+        return x
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1
+    )
+    y = x.sum(axis=axes, keepdims=True) if axes else x
+    return y.reshape(shape)
+
+
+def _broadcasts_to(small: tuple[int, ...], big: tuple[int, ...]) -> bool:
+    """True when an array of shape ``small`` broadcasts to exactly ``big``."""
+    if len(small) > len(big):
+        return False
+    return all(s == 1 or s == b for s, b in zip(small[::-1], big[::-1], strict=False))
+
+
+# --------------------------------------------------------------------------- #
+# Function
+# --------------------------------------------------------------------------- #
+class Function:
+    """Base class of every differentiable operation, built-in or a user's own.
+
+    Subclass it with a ``forward`` that maps NumPy arrays to a NumPy array and
+    a ``backward`` that maps the output's gradient (a Tensor) to one gradient
+    per input (Tensors, or ``None`` for "zero / not needed"). Write backward
+    with Tensor operations so that ``create_graph=True`` can differentiate it
+    again. The engine undoes broadcasting of returned gradients and checks
+    their shapes, so backward may return a gradient of the broadcast shape.
+
+    Inside ``backward`` you have ``self.inputs`` (the input Tensors),
+    ``self.output`` (the output Tensor) and ``self.needs_input_grad``; keyword
+    arguments given to ``apply`` go to ``__init__``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import microgradx as mgx
+    >>> class Cube(mgx.Function):
+    ...     '''Forward: y = x**3.   Backward: dL/dx = dL/dy * 3 x**2'''
+    ...     def forward(self, x):
+    ...         return x ** 3
+    ...     def backward(self, gy):
+    ...         (x,) = self.inputs
+    ...         return gy * 3 * x * x
+    >>> x = mgx.tensor(2.0, requires_grad=True)
+    >>> Cube.apply(x).backward()
+    >>> x.grad
+    tensor(12.)
+    """
+
+    __slots__ = ("inputs", "needs_input_grad", "_out", "_versions", "__dict__", "__weakref__")
+
+    #: The op's name in error messages and graph pictures (default: class name, lower-case).
+    name: str = "function"
+
+    inputs: tuple[Tensor, ...] | None
+    needs_input_grad: tuple[bool, ...]
+    _out: weakref.ref[Tensor]
+    _versions: tuple[int, ...]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = _snake(cls.__name__)
+
+    def forward(self, *xs: Any) -> Any:
+        """Compute the output array from the input arrays."""
+        raise NotImplementedError(f"{type(self).__name__} must define forward(self, *arrays)")
+
+    def backward(self, *grads: Any) -> Any:
+        """Given dL/d(output), return dL/d(input) for each input (a Tensor, None, or a tuple)."""
+        raise NotImplementedError(f"{type(self).__name__} must define backward(self, gy)")
+
+    @property
+    def output(self) -> Tensor:
+        """The Tensor this call produced (held weakly by the Function)."""
+        ref = getattr(self, "_out", None)
+        out = ref() if ref is not None else None
+        if out is None:
+            raise BackwardError(f"{self.name}: its output tensor no longer exists")
+        return out
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> Tensor:
+        """Run the op on ``inputs`` (Tensors, arrays or scalars), recording it if needed."""
+        fn = cls(**params) if params else cls()
+        tensors = _as_tensors(inputs)
+        record = _state.enabled and any(t._rg for t in tensors)
+        if record:
+            fn.needs_input_grad = tuple(t._rg for t in tensors)
+        else:
+            fn.needs_input_grad = (False,) * len(tensors)
+        try:
+            y = fn.forward(*[t.data for t in tensors])
+        except ValueError as e:
+            if str(e).startswith(fn.name + ":"):  # the op already named itself and the shapes
+                raise
+            shapes = ", ".join(fmt_shape(t.shape) for t in tensors)
+            raise ValueError(f"{fn.name}: {e} (input shapes {shapes})") from e
+        if type(y) is not np.ndarray:
+            y = np.asarray(y)
+        out = _Tensor._wrap(y)
+        if y.base is not None:  # a view: share the version counter with what it views
+            for t in tensors:
+                if np.may_share_memory(y, t.data):
+                    out._vc = t._vc
+                    break
+        if record:
+            if y.dtype.kind != "f":
+                raise TypeError(
+                    f"{fn.name}: produced {y.dtype} data from inputs that require grad; "
+                    "a differentiable op must return floating-point data"
+                )
+            fn.inputs = tensors
+            fn._out = weakref.ref(out)
+            fn._versions = tuple(t._vc[0] for t in tensors) + (out._vc[0],)
+            out._rg = True
+            out.creator = fn
+        return out
+
+    def _release(self) -> None:
+        """Drop the inputs and everything forward saved; a later backward raises."""
+        self.inputs = None
+        self.__dict__.clear()
+
+    def _check_versions(self) -> None:
+        assert self.inputs is not None
+        out = self._out()
+        for i, (t, v) in enumerate(zip(self.inputs + (out,), self._versions, strict=True)):
+            if t is not None and t._vc[0] != v:
+                what = "its output" if i == len(self.inputs) else f"input {i}"
+                raise BackwardError(
+                    f"{self.name}: {what} (shape {fmt_shape(t.shape)}) was modified by an "
+                    f"in-place operation after {self.name} used it (version {t._vc[0]}, "
+                    f"expected {v}); its gradient would be wrong. Use an out-of-place "
+                    "operation (x = x + y) or work on a copy (x.detach().clone())."
+                )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+def _snake(name: str) -> str:
+    out = []
+    for i, c in enumerate(name):
+        if c.isupper() and i and (not name[i - 1].isupper() or (i + 1 < len(name) and name[i + 1].islower())):
+            out.append("_")
+        out.append(c.lower())
+    return "".join(out)
+
+
+def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
+    """Inputs as Tensors; Python scalars adopt the dtype of the first float Tensor."""
+    if all(type(x) is _Tensor for x in inputs):
+        return inputs
+    ref = None
+    for x in inputs:
+        if isinstance(x, _Tensor) and x.data.dtype.kind == "f":
+            ref = x.data.dtype
+            break
+    return tuple(x if isinstance(x, _Tensor) else _Tensor._from_operand(x, ref) for x in inputs)
+
+
+# --------------------------------------------------------------------------- #
+# The backward pass
+# --------------------------------------------------------------------------- #
+def backward(root: Tensor, grad: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into ``.grad`` of every leaf that requires grad.
+
+    See :meth:`microgradx.Tensor.backward` for the user-facing description.
+    """
+    if not root._rg:
+        raise RuntimeError(
+            "backward: this tensor does not require grad and has no creator; "
+            "create the inputs with requires_grad=True"
+        )
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be omitted only for a tensor with one element; this one "
+                f"has shape {fmt_shape(root.shape)}. Pass grad= of that shape, or reduce first (.sum())"
+            )
+        seed = np.ones_like(root.data)
+    else:
+        g = grad.data if isinstance(grad, _Tensor) else grad
+        seed = np.array(g, dtype=root.data.dtype, copy=True)
+        if seed.shape != root.shape:
+            raise ValueError(
+                f"backward: grad has shape {fmt_shape(seed.shape)} but the tensor has shape "
+                f"{fmt_shape(root.shape)}; they must be equal"
+            )
+    retain_graph = retain_graph or create_graph
+    seed_t = _Tensor._wrap(seed)
+    if grad is not None and create_graph and isinstance(grad, _Tensor) and grad._rg:
+        seed_t = grad
+
+    head = root.creator
+    if head is None:  # a leaf: its gradient is the seed
+        _accumulate(root, seed_t, create_graph)
+        return
+
+    pending, outputs = _count_consumers(head, root)
+    grads: dict[Function, Tensor] = {head: seed_t}
+    ready = [head]
+    with set_grad_enabled(create_graph):
+        while ready:
+            fn = ready.pop()
+            gy = grads.pop(fn, None)
+            out = outputs.pop(fn)  # held until fn has run: its backward may read self.output
+            inputs = fn.inputs
+            assert inputs is not None
+            if gy is not None:
+                if out._retains_grad:
+                    _accumulate(out, gy, create_graph)
+                fn._check_versions()
+                gxs = fn.backward(gy)
+                if type(gxs) is not tuple:
+                    gxs = (gxs,)
+                if len(gxs) != len(inputs):
+                    raise BackwardError(
+                        f"{fn.name}: backward returned {len(gxs)} gradients for {len(inputs)} inputs"
+                    )
+            else:  # nothing flowed in: every input gets nothing from here
+                gxs = (None,) * len(inputs)
+            for i, (x, gx) in enumerate(zip(inputs, gxs, strict=True)):
+                creator = x.creator
+                if gx is not None and fn.needs_input_grad[i]:
+                    gx = _fit(gx, x, fn, i, create_graph)
+                    if creator is None:
+                        _accumulate(x, gx, create_graph)
+                    else:
+                        prev = grads.get(creator)
+                        grads[creator] = gx if prev is None else prev + gx
+                if creator is not None:
+                    left = pending[creator] - 1
+                    pending[creator] = left
+                    if left == 0:
+                        ready.append(creator)
+            if not retain_graph:
+                fn._release()
+
+
+def _count_consumers(head: Function, root: Tensor) -> tuple[dict[Function, int], dict[Function, Tensor]]:
+    """For each Function reachable from ``head``: how many graph edges consume its output, and
+    that output (held strongly for the pass, since releasing a consumer may drop the last
+    other reference to it)."""
+    pending: dict[Function, int] = {head: 0}
+    outputs: dict[Function, Tensor] = {head: root}
+    stack = [head]
+    while stack:
+        fn = stack.pop()
+        if fn.inputs is None:
+            raise BackwardError(
+                f"backward: the graph through '{fn.name}' was already freed by an earlier "
+                "backward(). To backpropagate through the same graph again, pass "
+                "retain_graph=True to the first backward() call."
+            )
+        for x in fn.inputs:
+            c = x.creator
+            if c is not None:
+                if c in pending:
+                    pending[c] += 1
+                else:
+                    pending[c] = 1
+                    outputs[c] = x
+                    stack.append(c)
+    return pending, outputs
+
+
+def _fit(gx: Any, x: Tensor, fn: Function, i: int, create_graph: bool) -> Tensor:
+    """Make ``gx`` a Tensor of ``x``'s shape and dtype, or say exactly what is wrong."""
+    if not isinstance(gx, _Tensor):
+        gx = _Tensor._wrap(np.asarray(gx))
+    if gx.shape != x.shape:
+        if not _broadcasts_to(x.shape, gx.shape):
+            raise BackwardError(
+                f"{fn.name}: backward returned a gradient of shape {fmt_shape(gx.shape)} "
+                f"for input {i} of shape {fmt_shape(x.shape)}"
+            )
+        if create_graph:
+            from .ops.shape import sum_to as sum_to_op
+
+            gx = sum_to_op(gx, x.shape)
+        else:
+            gx = _Tensor._wrap(sum_to(gx.data, x.shape))
+    if gx.data.dtype != x.data.dtype:
+        gx = gx.astype(x.data.dtype) if create_graph else _Tensor._wrap(gx.data.astype(x.data.dtype))
+    return gx
+
+
+def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
+    """``t.grad += g``, without ever writing into an array that someone else holds."""
+    if not create_graph and g.creator is not None:
+        g = g.detach()
+    if t.grad is None:
+        t.grad = g
+    elif create_graph:
+        t.grad = t.grad + g
+    else:
+        t.grad = _Tensor._wrap(t.grad.data + g.data)
+
+
+from .tensor import Tensor as _Tensor  # noqa: E402  (tensor.py imports this module)

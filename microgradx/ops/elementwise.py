@@ -1,0 +1,245 @@
+"""Elementwise functions of one tensor: exp, log, sqrt, abs, tanh, sigmoid, relu, clip.
+
+Kinked functions (abs, relu, leaky_relu, clip) use the subgradient PyTorch uses
+at the kink: abs'(0) = 0, relu'(0) = 0, clip' = 1 on the closed interval.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor
+
+
+class Exp(Function):
+    """Exponential.
+
+    Forward:  y = exp(x)
+    Backward: dL/dx = dL/dy * y
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.exp(x)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        return gy * self.output
+
+
+class Log(Function):
+    """Natural logarithm.
+
+    Forward:  y = log(x)
+    Backward: dL/dx = dL/dy / x
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.log(x)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        return gy / self.inputs[0]  # type: ignore[index]
+
+
+class Sqrt(Function):
+    """Square root.
+
+    Forward:  y = sqrt(x)
+    Backward: dL/dx = dL/dy / (2 y)
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.sqrt(x)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        return gy / (2 * self.output)
+
+
+class Abs(Function):
+    """Absolute value.
+
+    Forward:  y = |x|
+    Backward: dL/dx = dL/dy * sign(x)   (0 at x = 0)
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.abs(x)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        return gy * np.sign(self.inputs[0].data)  # type: ignore[index]
+
+
+class Tanh(Function):
+    """Hyperbolic tangent.
+
+    Forward:  y = tanh(x)
+    Backward: dL/dx = dL/dy * (1 - y**2)
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.tanh(x)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        y = self.output
+        return gy * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """Logistic sigmoid.
+
+    Forward:  y = 1 / (1 + exp(-x)), computed as 0.5 * (tanh(x / 2) + 1): never overflows
+    Backward: dL/dx = dL/dy * y * (1 - y)
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return 0.5 * (np.tanh(0.5 * x) + 1)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        y = self.output
+        return gy * y * (1 - y)
+
+
+class ReLU(Function):
+    """Rectified linear unit.
+
+    Forward:  y = max(x, 0)
+    Backward: dL/dx = dL/dy * [x > 0]
+    """
+
+    name = "relu"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.maximum(x, 0)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        x = self.inputs[0].data  # type: ignore[index]
+        return gy * (x > 0).astype(x.dtype)
+
+
+class LeakyReLU(Function):
+    """Leaky rectified linear unit with slope ``slope`` for negative inputs.
+
+    Forward:  y = x if x > 0 else slope * x
+    Backward: dL/dx = dL/dy * (1 if x > 0 else slope)
+    """
+
+    name = "leaky_relu"
+
+    def __init__(self, slope: float = 0.01) -> None:
+        self.slope = slope
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.where(x > 0, x, x * np.asarray(self.slope, dtype=x.dtype))
+
+    def backward(self, gy: Tensor) -> Tensor:
+        x = self.inputs[0].data  # type: ignore[index]
+        return gy * np.where(x > 0, 1, self.slope).astype(x.dtype)
+
+
+class Clip(Function):
+    """Clamp to [lo, hi] (either bound may be None).
+
+    Forward:  y = min(max(x, lo), hi)
+    Backward: dL/dx = dL/dy * [lo <= x <= hi]
+    """
+
+    def __init__(self, lo: float | None, hi: float | None) -> None:
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.clip(x, self.lo, self.hi)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        x = self.inputs[0].data  # type: ignore[index]
+        inside = np.ones(x.shape, dtype=bool)
+        if self.lo is not None:
+            inside &= x >= self.lo
+        if self.hi is not None:
+            inside &= x <= self.hi
+        return gy * inside.astype(x.dtype)
+
+
+def exp(x: Any) -> Tensor:
+    """Elementwise ``e ** x``; see :class:`Exp`.
+
+    >>> exp([0.0, 1.0])
+    tensor([1.        , 2.71828183])
+    """
+    return Exp.apply(x)
+
+
+def log(x: Any) -> Tensor:
+    """Elementwise natural logarithm; see :class:`Log`.
+
+    >>> log([1.0])
+    tensor([0.])
+    """
+    return Log.apply(x)
+
+
+def sqrt(x: Any) -> Tensor:
+    """Elementwise square root; see :class:`Sqrt`.
+
+    >>> sqrt([4.0, 9.0])
+    tensor([2., 3.])
+    """
+    return Sqrt.apply(x)
+
+
+def abs(x: Any) -> Tensor:  # noqa: A001  (the public name is abs, as in NumPy)
+    """Elementwise absolute value; see :class:`Abs`.
+
+    >>> abs([-2.0, 3.0])
+    tensor([2., 3.])
+    """
+    return Abs.apply(x)
+
+
+def tanh(x: Any) -> Tensor:
+    """Elementwise hyperbolic tangent; see :class:`Tanh`.
+
+    >>> tanh([0.0])
+    tensor([0.])
+    """
+    return Tanh.apply(x)
+
+
+def sigmoid(x: Any) -> Tensor:
+    """Elementwise logistic sigmoid, finite for any input; see :class:`Sigmoid`.
+
+    >>> sigmoid([0.0, 1000.0, -1000.0])
+    tensor([0.5, 1. , 0. ])
+    """
+    return Sigmoid.apply(x)
+
+
+def relu(x: Any) -> Tensor:
+    """Elementwise ``max(x, 0)``; see :class:`ReLU`.
+
+    >>> relu([-1.0, 2.0])
+    tensor([0., 2.])
+    """
+    return ReLU.apply(x)
+
+
+def leaky_relu(x: Any, slope: float = 0.01) -> Tensor:
+    """Elementwise ``x if x > 0 else slope * x``; see :class:`LeakyReLU`.
+
+    >>> leaky_relu([-1.0, 2.0], slope=0.1)
+    tensor([-0.1,  2. ])
+    """
+    return LeakyReLU.apply(x, slope=slope)
+
+
+def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
+    """Clamp ``x`` to ``[lo, hi]``; see :class:`Clip`.
+
+    >>> clip([-2.0, 0.5, 2.0], -1.0, 1.0)
+    tensor([-1. ,  0.5,  1. ])
+    """
+    if lo is None and hi is None:
+        raise ValueError("clip: give at least one of lo and hi")
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"clip: lo={lo} is greater than hi={hi}")
+    return Clip.apply(x, lo=lo, hi=hi)

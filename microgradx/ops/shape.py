@@ -1,0 +1,335 @@
+"""Shape and indexing: reshape, transpose, broadcast_to / sum_to, indexing, concat, stack, where.
+
+``broadcast_to`` and ``sum_to`` are each other's adjoint, as are indexing and
+scatter-add: every backward here is another op of this module, so gradients of
+gradients work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+from ..autograd import sum_to as _sum_to_array
+from ..errors import fmt_shape
+from ..tensor import Tensor
+
+
+class Reshape(Function):
+    """Same data, new shape.
+
+    Forward:  y = x.reshape(shape)
+    Backward: dL/dx = (dL/dy).reshape(x.shape)
+    """
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = shape
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise ValueError(
+                f"cannot reshape a tensor of shape {fmt_shape(x.shape)} ({x.size} elements) "
+                f"into shape {tuple(self.shape)}"
+            ) from None
+
+    def backward(self, gy: Tensor) -> Tensor:
+        return gy.reshape(self.inputs[0].shape)  # type: ignore[index]
+
+
+class Transpose(Function):
+    """Permutation of the axes.
+
+    Forward:  y = x.transpose(axes)
+    Backward: dL/dx = (dL/dy).transpose(argsort(axes))
+    """
+
+    def __init__(self, axes: tuple[int, ...] | None) -> None:
+        self.axes = axes
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.transpose(x, self.axes)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        if self.axes is None:
+            return transpose(gy)
+        return transpose(gy, tuple(int(i) for i in np.argsort(self.axes)))
+
+
+class BroadcastTo(Function):
+    """Broadcast to a larger shape.
+
+    Forward:  y = broadcast_to(x, shape)
+    Backward: dL/dx = sum_to(dL/dy, x.shape)
+    """
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = tuple(shape)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(x, self.shape)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        return sum_to(gy, self.inputs[0].shape)  # type: ignore[index]
+
+
+class SumTo(Function):
+    """Sum down to a shape that broadcasts to the input's (the adjoint of broadcast_to).
+
+    Forward:  y = sum of x over the axes that broadcasting to x.shape would add or stretch
+    Backward: dL/dx = broadcast_to(dL/dy, x.shape)
+    """
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = tuple(shape)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return _sum_to_array(x, self.shape)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        return broadcast_to(gy, self.inputs[0].shape)  # type: ignore[index]
+
+
+def normalize_index(index: Any) -> Any:
+    """An index with Tensors and lists replaced by arrays, ready for NumPy."""
+    if isinstance(index, tuple):
+        return tuple(_index_part(i) for i in index)
+    return _index_part(index)
+
+
+def _index_part(i: Any) -> Any:
+    if isinstance(i, Tensor):
+        i = i.data
+    elif isinstance(i, list):
+        i = np.asarray(i)
+    if isinstance(i, np.ndarray) and i.dtype.kind not in "biu":
+        raise IndexError(f"index arrays must be integer or boolean, got dtype {i.dtype}")
+    return i
+
+
+def _has_array(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, np.ndarray) and p.ndim > 0 and p.dtype.kind != "b" for p in parts)
+
+
+class GetItem(Function):
+    """Indexing with ints, slices, None, Ellipsis, integer arrays and boolean masks.
+
+    Forward:  y = x[index]
+    Backward: dL/dx = zeros(x.shape) with dL/dy added at index
+              (repeated integer indices accumulate their gradients)
+    """
+
+    name = "getitem"
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x[self.index]
+
+    def backward(self, gy: Tensor) -> Tensor:
+        return IndexAdd.apply(gy, index=self.index, shape=self.inputs[0].shape)  # type: ignore[index]
+
+
+class IndexAdd(Function):
+    """Scatter-add into zeros (the adjoint of indexing).
+
+    Forward:  y = zeros(shape); y[index] += x   (repeated indices accumulate)
+    Backward: dL/dx = (dL/dy)[index]
+    """
+
+    name = "index_add"
+
+    def __init__(self, index: Any, shape: tuple[int, ...]) -> None:
+        self.index, self.shape = index, shape
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        y = np.zeros(self.shape, dtype=x.dtype)
+        if _has_array(self.index):
+            np.add.at(y, self.index, x)
+        else:  # basic indexing and masks select each element at most once
+            y[self.index] = x
+        return y
+
+    def backward(self, gy: Tensor) -> Tensor:
+        return GetItem.apply(gy, index=self.index)
+
+
+class SetItem(Function):
+    """Out-of-place item assignment (records ``x[index] = v`` on a graph).
+
+    Forward:  y = copy of x with y[index] = v
+    Backward: dL/dx = dL/dy with the assigned positions zeroed,  dL/dv = (dL/dy)[index]
+    """
+
+    name = "setitem"
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+
+    def forward(self, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+        y = x.copy()
+        y[self.index] = v
+        return y
+
+    def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        need_x, need_v = self.needs_input_grad
+        gx = SetItem.apply(gy, np.zeros((), dtype=gy.dtype), index=self.index) if need_x else None
+        gv = GetItem.apply(gy, index=self.index) if need_v else None
+        return gx, gv
+
+
+class Concat(Function):
+    """Join tensors along an existing axis.
+
+    Forward:  y = concatenate([x1, x2, ...], axis)
+    Backward: dL/dxi = the slice of dL/dy that xi occupies
+    """
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        return np.concatenate(xs, axis=self.axis)
+
+    def backward(self, gy: Tensor) -> tuple[Tensor, ...]:
+        axis = self.axis % gy.ndim
+        out, start = [], 0
+        for x in self.inputs:  # type: ignore[union-attr]
+            stop = start + x.shape[axis]
+            out.append(gy[(slice(None),) * axis + (slice(start, stop),)])
+            start = stop
+        return tuple(out)
+
+
+class Stack(Function):
+    """Join tensors of one shape along a new axis.
+
+    Forward:  y = stack([x1, x2, ...], axis)
+    Backward: dL/dxi = (dL/dy) indexed at i along axis
+    """
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        return np.stack(xs, axis=self.axis)
+
+    def backward(self, gy: Tensor) -> tuple[Tensor, ...]:
+        axis = self.axis % gy.ndim
+        return tuple(gy[(slice(None),) * axis + (i,)] for i in range(len(self.inputs)))  # type: ignore[arg-type]
+
+
+class Where(Function):
+    """Elementwise choice by a constant boolean condition.
+
+    Forward:  y = a where cond else b
+    Backward: dL/da = dL/dy * cond,  dL/db = dL/dy * (not cond)
+    """
+
+    def __init__(self, cond: np.ndarray) -> None:
+        self.cond = cond
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.where(self.cond, a, b)
+
+    def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        need_a, need_b = self.needs_input_grad
+        c = self.cond.astype(gy.dtype)
+        return (gy * c if need_a else None), (gy * (1 - c) if need_b else None)
+
+
+def reshape(x: Any, shape: Sequence[int]) -> Tensor:
+    """``x`` with a new shape; see :class:`Reshape`.
+
+    >>> reshape([1.0, 2.0, 3.0, 4.0], (2, 2))
+    tensor([[1., 2.],
+            [3., 4.]])
+    """
+    return Reshape.apply(x, shape=tuple(shape))
+
+
+def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
+    """``x`` with its axes permuted (reversed when ``axes`` is None); see :class:`Transpose`.
+
+    >>> transpose([[1.0, 2.0]])
+    tensor([[1.],
+            [2.]])
+    """
+    return Transpose.apply(x, axes=None if axes is None else tuple(axes))
+
+
+def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
+    """``x`` broadcast to ``shape``; see :class:`BroadcastTo`.
+
+    >>> broadcast_to([1.0, 2.0], (2, 2))
+    tensor([[1., 2.],
+            [1., 2.]])
+    """
+    x = x if isinstance(x, Tensor) else Tensor._from_operand(x, None)
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    try:
+        np.broadcast_shapes(x.shape, shape)
+        if np.broadcast_shapes(x.shape, shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"broadcast_to: a tensor of shape {fmt_shape(x.shape)} cannot be broadcast to "
+            f"shape {fmt_shape(shape)}"
+        ) from None
+    return BroadcastTo.apply(x, shape=shape)
+
+
+def sum_to(x: Any, shape: Sequence[int]) -> Tensor:
+    """Sum ``x`` down to ``shape`` (undo broadcasting); see :class:`SumTo`.
+
+    >>> sum_to([[1.0, 2.0], [3.0, 4.0]], (2,))
+    tensor([4., 6.])
+    """
+    x = x if isinstance(x, Tensor) else Tensor._from_operand(x, None)
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    return SumTo.apply(x, shape=shape)
+
+
+def concat(seq: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis; see :class:`Concat`.
+
+    >>> concat([[1.0], [2.0, 3.0]])
+    tensor([1., 2., 3.])
+    """
+    if len(seq) == 0:
+        raise ValueError("concat: needs at least one tensor")
+    return Concat.apply(*seq, axis=axis)
+
+
+def stack(seq: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors of one shape along a new axis; see :class:`Stack`.
+
+    >>> stack([[1.0, 2.0], [3.0, 4.0]], axis=1)
+    tensor([[1., 3.],
+            [2., 4.]])
+    """
+    if len(seq) == 0:
+        raise ValueError("stack: needs at least one tensor")
+    return Stack.apply(*seq, axis=axis)
+
+
+def where(cond: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``cond`` is true, else ``b`` (NumPy broadcasting); see :class:`Where`.
+
+    >>> where([True, False], [1.0, 2.0], [10.0, 20.0])
+    tensor([ 1., 20.])
+    """
+    c = np.asarray(cond.data if isinstance(cond, Tensor) else cond)
+    if c.dtype != np.bool_:
+        raise TypeError(f"where: cond must be boolean, got dtype {c.dtype}")
+    return Where.apply(a, b, cond=c)

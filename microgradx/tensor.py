@@ -1,0 +1,533 @@
+"""Tensor: an ndarray, its gradient, and the Function that made it.
+
+Every operator and method here is explicit (no monkeypatching) and calls one
+op from :mod:`microgradx.ops`, where its forward and derivative live side by
+side.
+
+In-place operations
+-------------------
+``+=, -=, *=, /=`` and ``t[idx] = v`` bump the tensor's version counter (shared
+with every view of the same memory). A recorded Function remembers the versions
+of its inputs and output; if one changed before backward, backward raises
+instead of using the changed value. While a graph is being recorded, an
+in-place op on a tensor that is part of it records a new node instead
+("rebases" it, as PyTorch does), and on a leaf that requires grad it is an
+error. Writing into ``t.data`` directly is the explicit escape hatch: it
+bypasses all of this, exactly like ``tensor.data`` in PyTorch.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .autograd import Function, _state
+from .autograd import backward as _backward
+from .errors import broadcast_error, describe, fmt_shape
+
+__all__ = ["Tensor", "tensor"]
+
+_SCALARS = (int, float)
+
+
+class Tensor:
+    """A multi-dimensional array that records the operations applied to it.
+
+    Parameters
+    ----------
+    data : scalar, nested list, numpy.ndarray or Tensor
+        Copied. Float data keeps its dtype (Python floats give float64);
+        integer and bool data are kept for labels and indices.
+    requires_grad : bool
+        Record operations on this tensor so that ``backward`` fills ``.grad``.
+        Only floating-point tensors can require grad.
+    dtype : numpy dtype, optional
+        Convert the data to this dtype.
+    name : str, optional
+        A label shown by ``repr`` and in graph pictures.
+
+    Examples
+    --------
+    >>> import microgradx as mgx
+    >>> x = mgx.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad
+    tensor([2., 4., 6.])
+    """
+
+    __slots__ = ("data", "grad", "_rg", "name", "creator", "_vc", "_retains_grad", "__weakref__")
+
+    __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operator
+    __hash__ = object.__hash__  # == is elementwise, identity stays hashable
+
+    data: np.ndarray
+    grad: Tensor | None
+    name: str | None
+    creator: Function | None
+
+    def __init__(
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        dtype: Any = None,
+        name: str | None = None,
+    ) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        try:
+            arr = np.array(data, dtype=dtype, copy=True)
+        except ValueError as e:
+            raise ValueError(f"Tensor: cannot make an array of {describe(data)}: {e}") from e
+        except TypeError as e:
+            raise TypeError(f"Tensor: cannot make numeric data from {describe(data)}: {e}") from e
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(
+                f"Tensor: data must be numeric (bool, int or float); {describe(data)} gives dtype {arr.dtype}"
+            )
+        self.data = arr
+        self.grad = None
+        self._rg = False
+        self.name = name
+        self.creator = None
+        self._vc = [0]
+        self._retains_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, data: np.ndarray) -> Tensor:
+        """A new tensor around ``data`` (no copy, no checks): the engine's fast path."""
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t._rg = False
+        t.name = None
+        t.creator = None
+        t._vc = [0]
+        t._retains_grad = False
+        return t
+
+    @classmethod
+    def _from_operand(cls, x: Any, ref: np.dtype | None) -> Tensor:
+        """An operand as a constant tensor; a Python scalar adopts ``ref`` (the tensor's dtype)."""
+        if ref is not None and isinstance(x, _SCALARS) and not isinstance(x, bool):
+            arr = np.asarray(x, dtype=ref)
+        else:
+            try:
+                arr = np.asarray(x)
+            except (TypeError, ValueError) as e:
+                raise TypeError(f"cannot use {describe(x)} as a tensor operand: {e}") from e
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"cannot use {describe(x)} (dtype {arr.dtype}) as a tensor operand; it must be numeric"
+                )
+        return cls._wrap(arr)
+
+    # ------------------------------------------------------------------ #
+    # attributes
+    # ------------------------------------------------------------------ #
+    @property
+    def requires_grad(self) -> bool:
+        """Whether operations on this tensor are recorded for backward."""
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place and return ``self`` (float leaves only)."""
+        flag = bool(flag)
+        if flag and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"requires_grad=True needs floating-point data; this tensor is {self.data.dtype}. "
+                "Convert it first, e.g. Tensor(data, dtype=np.float64)"
+            )
+        if not flag and self.creator is not None:
+            raise RuntimeError(
+                "requires_grad_(False) on a non-leaf tensor; use .detach() to get a tensor outside the graph"
+            )
+        self._rg = flag
+        return self
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made by the user (no creator), False for op results."""
+        return self.creator is None
+
+    @property
+    def grad_fn(self) -> Function | None:
+        """The Function that made this tensor (PyTorch's name for ``creator``)."""
+        return self.creator
+
+    @property
+    def T(self) -> Tensor:
+        """The transpose: axes reversed, as ``ndarray.T``."""
+        return _shape.transpose(self)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def item(self) -> int | float | bool:
+        """The single value as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"item(): only a tensor with one element has an item; shape is {fmt_shape(self.shape)}"
+            )
+        return self.data.item()  # type: ignore[no-any-return]
+
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (the same memory, not a copy)."""
+        return self.data
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if dtype is not None and dtype != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = []
+        if self.data.dtype not in (np.float64, np.int64, np.bool_):
+            extra.append(f"dtype={self.data.dtype}")
+        if self.name is not None:
+            extra.append(f"name={self.name!r}")
+        if self.creator is not None:
+            extra.append(f"grad_fn=<{self.creator.name}>")
+        elif self._rg:
+            extra.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extra) + ")"
+
+    # ------------------------------------------------------------------ #
+    # graph control
+    # ------------------------------------------------------------------ #
+    def backward(self, grad: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
+        """Accumulate the gradient of this tensor into ``.grad`` of every leaf.
+
+        Parameters
+        ----------
+        grad : array_like, optional
+            d(something)/d(self), of this tensor's shape. Omit it only when the
+            tensor has one element (it is then 1).
+        retain_graph : bool
+            Keep the graph so that backward can run through it again. Without
+            it, each op frees its saved arrays as backward passes it, and a
+            second backward raises a ``RuntimeError``.
+        create_graph : bool
+            Record the backward pass itself, so that the gradients can be
+            differentiated again (implies ``retain_graph``).
+        """
+        _backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+    def detach(self) -> Tensor:
+        """A new leaf that shares this tensor's data and is outside the graph."""
+        t = Tensor._wrap(self.data)
+        t._vc = self._vc
+        return t
+
+    def clone(self) -> Tensor:
+        """A copy of the data, recorded (the gradient flows back unchanged)."""
+        return _arith.clone(self)
+
+    def retain_grad(self) -> Tensor:
+        """Keep ``.grad`` on this non-leaf tensor after backward (a leaf always does)."""
+        if not self._rg:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        self._retains_grad = True
+        return self
+
+    @property
+    def _version(self) -> int:
+        return self._vc[0]
+
+    # ------------------------------------------------------------------ #
+    # arithmetic (NumPy broadcasting; scalars adopt this tensor's dtype)
+    # ------------------------------------------------------------------ #
+    def __add__(self, other: Any) -> Tensor:
+        return _arith.Add.apply(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _arith.Add.apply(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _arith.Sub.apply(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _arith.Sub.apply(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _arith.Mul.apply(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _arith.Mul.apply(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _arith.Div.apply(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _arith.Div.apply(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return _arith.power(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return _arith.power(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _linalg.MatMul.apply(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _linalg.MatMul.apply(other, self)
+
+    def __neg__(self) -> Tensor:
+        return _arith.Neg.apply(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return _elem.Abs.apply(self)
+
+    # comparisons: not differentiable, return bool tensors
+    def _compare(self, other: Any, ufunc: np.ufunc, op: str) -> Tensor:
+        o = other.data if isinstance(other, Tensor) else other
+        try:
+            return Tensor._wrap(np.asarray(ufunc(self.data, o)))
+        except ValueError as e:
+            raise broadcast_error(op, self.shape, np.shape(o)) from e
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less, "<")
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less_equal, "<=")
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater, ">")
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater_equal, ">=")
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.equal, "==")
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.not_equal, "!=")
+
+    # ------------------------------------------------------------------ #
+    # in-place arithmetic and item assignment
+    # ------------------------------------------------------------------ #
+    def _inplace(self, op: type[Function], other: Any, ufunc: np.ufunc, sym: str) -> Tensor:
+        o = other if isinstance(other, Tensor) else Tensor._from_operand(other, self._float_dtype())
+        if _state.enabled and (self._rg or o._rg):
+            self._rebase(op.apply(self._detached_history(sym), o))
+            return self
+        try:
+            ufunc(self.data, o.data, out=self.data)
+        except ValueError as e:
+            raise ValueError(
+                f"{sym}: cannot update a tensor of shape {fmt_shape(self.shape)} in place "
+                f"with shape {fmt_shape(o.shape)} ({e})"
+            ) from e
+        self._vc[0] += 1
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace(_arith.Add, other, np.add, "+=")
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace(_arith.Sub, other, np.subtract, "-=")
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace(_arith.Mul, other, np.multiply, "*=")
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace(_arith.Div, other, np.divide, "/=")
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        v = value if isinstance(value, Tensor) else Tensor._from_operand(value, self._float_dtype())
+        index = _shape.normalize_index(index)
+        if _state.enabled and (self._rg or v._rg):
+            self._rebase(_shape.SetItem.apply(self._detached_history("[]="), v, index=index))
+            return
+        self.data[index] = v.data
+        self._vc[0] += 1
+
+    def _float_dtype(self) -> np.dtype | None:
+        return self.data.dtype if self.data.dtype.kind == "f" else None
+
+    def _detached_history(self, sym: str) -> Tensor:
+        """Move this tensor's value and history to a new Tensor, for an in-place op to consume."""
+        if self._rg and self.creator is None:
+            raise RuntimeError(
+                f"{sym}: a leaf tensor that requires grad cannot be modified in place while "
+                "the graph is recorded; do it under `with mgx.no_grad():` (as optimizers do) "
+                "or write x = x + y"
+            )
+        if self.data.base is not None:
+            raise RuntimeError(
+                f"{sym}: this tensor is a view of another tensor's memory; modifying it in "
+                "place while recording is not supported. Write x = x + y instead"
+            )
+        old = Tensor._wrap(self.data)
+        old._rg, old.creator, old.name, old._vc = self._rg, self.creator, self.name, self._vc
+        if self.creator is not None:
+            self.creator._out = weakref.ref(old)
+        return old
+
+    def _rebase(self, new: Tensor) -> None:
+        """Become ``new`` (the result of the in-place op), keeping this object's identity."""
+        if new.shape != self.shape:
+            raise ValueError(
+                f"in-place op would change the shape from {fmt_shape(self.shape)} to "
+                f"{fmt_shape(new.shape)}; broadcasting may not grow the updated tensor"
+            )
+        version = self._vc[0] + 1
+        self.data = new.data.astype(self.data.dtype, copy=False)
+        self.creator = new.creator
+        self._rg = True
+        self._vc = [version]
+        fn = new.creator
+        assert fn is not None
+        fn._out = weakref.ref(self)
+        fn._versions = fn._versions[:-1] + (version,)
+
+    # ------------------------------------------------------------------ #
+    # indexing
+    # ------------------------------------------------------------------ #
+    def __getitem__(self, index: Any) -> Tensor:
+        return _shape.GetItem.apply(self, index=_shape.normalize_index(index))
+
+    # ------------------------------------------------------------------ #
+    # methods (each calls one op; see microgradx.ops for the derivatives)
+    # ------------------------------------------------------------------ #
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (all axes when None)."""
+        return _reduce.sum(self, axis, keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis`` (all axes when None)."""
+        return _reduce.mean(self, axis, keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Maximum over ``axis``; the gradient is shared equally among ties."""
+        return _reduce.max(self, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Minimum over ``axis``; the gradient is shared equally among ties."""
+        return _reduce.min(self, axis, keepdims)
+
+    def argmax(self, axis: int | None = None) -> Tensor:
+        """Indices of the maxima (not differentiable)."""
+        return Tensor._wrap(np.asarray(np.argmax(self.data, axis=axis)))
+
+    def reshape(self, *shape: Any) -> Tensor:
+        """The same data in a new shape (``-1`` infers one dimension)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _shape.reshape(self, shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """Permute the axes (reverse them when none are given)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _shape.transpose(self, axes or None)
+
+    def flatten(self) -> Tensor:
+        """The data as one dimension."""
+        return _shape.reshape(self, (-1,))
+
+    def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
+        """Broadcast to ``shape`` (the gradient is summed back)."""
+        return _shape.broadcast_to(self, shape)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """Convert to another float dtype (the gradient is converted back)."""
+        return _arith.astype(self, dtype)
+
+    def matmul(self, other: Any) -> Tensor:
+        return _linalg.MatMul.apply(self, other)
+
+    def exp(self) -> Tensor:
+        return _elem.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return _elem.Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return _elem.Sqrt.apply(self)
+
+    def abs(self) -> Tensor:
+        return _elem.Abs.apply(self)
+
+    def tanh(self) -> Tensor:
+        return _elem.Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return _elem.Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        return _elem.ReLU.apply(self)
+
+    def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
+        """Limit the values to ``[lo, hi]``; the gradient is 1 inside, 0 outside."""
+        return _elem.clip(self, lo, hi)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return _nn.softmax(self, axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return _nn.log_softmax(self, axis)
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> Tensor:
+    """Make a :class:`Tensor` (same arguments).
+
+    >>> tensor([[1, 2], [3, 4]]).dtype
+    dtype('int64')
+    """
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+from .ops import arithmetic as _arith  # noqa: E402  (the ops import Tensor from here)
+from .ops import elementwise as _elem  # noqa: E402
+from .ops import linalg as _linalg  # noqa: E402
+from .ops import nn as _nn  # noqa: E402
+from .ops import reduce as _reduce  # noqa: E402
+from .ops import shape as _shape  # noqa: E402

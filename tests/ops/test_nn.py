@@ -1,0 +1,242 @@
+"""softmax, log_softmax, cross_entropy, cross_entropy_error and the losses: the oracle,
+the plain compositions, extreme logits, bad input, and the book's worked examples."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import microgradx as mgx
+import microgradx.functional as F
+from microgradx.testing import assert_gradients_match, tensors
+from tests.strategies import floats, seeds
+
+batch = st.tuples(st.integers(1, 4), st.integers(2, 5))
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@given(data=st.data())
+def test_softmax_family_matches_oracle_on_any_axis(name, data):
+    x = data.draw(tensors(shape=hnp.array_shapes(min_dims=1, max_dims=3, max_side=4)))
+    axis = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    op = lambda t: getattr(F, name)(t, axis=axis)  # noqa: E731
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    ref = e / e.sum(axis=axis, keepdims=True)  # NumPy by hand
+    np.testing.assert_allclose(
+        op(mgx.tensor(x)).data, ref if name == "softmax" else np.log(ref), rtol=1e-10, atol=1e-12
+    )
+    assert_gradients_match(op, x, seed=data.draw(seeds))
+    assert_gradients_match(lambda t: getattr(t, name)(axis), x, seed=data.draw(seeds))
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_family_is_finite_for_extreme_logits(name):
+    x = mgx.tensor([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], requires_grad=True)
+    with np.errstate(over="raise", invalid="raise"):
+        y = getattr(F, name)(x)
+        (y * mgx.tensor([[1.0, 2.0, 3.0], [1.0, -1.0, 0.5]])).sum().backward()
+    assert np.all(np.isfinite(y.data)) and np.all(np.isfinite(x.grad.data))
+    if name == "softmax":
+        np.testing.assert_allclose(y.data, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]])
+
+
+@st.composite
+def logits_and_targets(draw):
+    n, c = draw(batch)
+    x = draw(tensors((n, c), elements=floats(-5, 5)))
+    if draw(st.booleans()):
+        t = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
+    else:
+        w = draw(tensors((n, c), elements=floats(0.1, 1.0)))
+        t = w / w.sum(axis=1, keepdims=True)  # probability rows
+    return x, t
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@given(data=st.data())
+def test_cross_entropy_matches_oracle(reduction, data):
+    x, t = data.draw(logits_and_targets())
+    assert_gradients_match(
+        lambda a, b: F.cross_entropy(a, b, reduction=reduction), x, t, seed=data.draw(seeds)
+    )
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@given(data=st.data())
+def test_fused_cross_entropy_equals_plain_composition(reduction, data):
+    x, t = data.draw(logits_and_targets())
+    n, c = x.shape
+    dense = np.eye(c)[t] if t.dtype.kind == "i" else t
+    xf, xp = mgx.tensor(x, requires_grad=True), mgx.tensor(x, requires_grad=True)
+    fused = F.cross_entropy(xf, t, reduction=reduction)
+    per_sample = -(mgx.tensor(dense) * F.log_softmax(xp, axis=1)).sum(axis=1)
+    plain = {"mean": per_sample.sum() / n, "sum": per_sample.sum(), "none": per_sample}[reduction]
+    np.testing.assert_allclose(fused.data, plain.data, rtol=1e-12, atol=1e-12)
+    g = np.random.default_rng(data.draw(seeds)).uniform(-2, 2, fused.shape)
+    fused.backward(g)
+    plain.backward(g)
+    np.testing.assert_allclose(xf.grad.data, xp.grad.data, rtol=1e-10, atol=1e-12)
+
+
+def test_cross_entropy_backward_is_softmax_minus_target_over_n():
+    x = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]])
+    t = np.array([2, 0])
+    xt = mgx.tensor(x, requires_grad=True)
+    F.cross_entropy(xt, t).backward()
+    p = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)  # by hand
+    np.testing.assert_allclose(xt.grad.data, (p - np.eye(3)[t]) / 2, rtol=1e-12)
+
+
+def test_cross_entropy_one_sample_and_extremes():
+    one = F.cross_entropy([2.0, 1.0, 0.1], 0)
+    ref = -np.log(np.exp(2.0) / np.exp([2.0, 1.0, 0.1]).sum())
+    np.testing.assert_allclose(one.data, ref)
+    assert F.cross_entropy([2.0, 1.0, 0.1], 0, reduction="none").shape == ()
+    x = mgx.tensor([[1e4, -1e4], [-1e4, 1e4]], requires_grad=True)
+    with np.errstate(over="raise", invalid="raise"):
+        loss = F.cross_entropy(x, [1, 1])
+        loss.backward()
+    np.testing.assert_allclose(loss.data, 1e4)  # sample 0 is off by 2e4, sample 1 is right
+    assert np.all(np.isfinite(x.grad.data))
+
+
+@pytest.mark.parametrize(
+    ("target", "error", "message"),
+    [
+        ([0, 3], ValueError, r"class index 3 is out of range for 3 classes \(expected 0 <= index < 3\)"),
+        ([-1, 0], ValueError, r"class index -1 is out of range"),
+        ([0.5, 1.0], ValueError, r"non-integer value 0\.5"),
+        (np.zeros((2, 4)), ValueError, r"target of shape \(2, 4\) matches neither .*\(2,\).*\(2, 3\)"),
+        (np.zeros(3), ValueError, r"target of shape \(3,\)"),
+    ],
+)
+def test_cross_entropy_bad_targets_are_named(target, error, message):
+    logits = np.zeros((2, 3))
+    with pytest.raises(error, match=message):
+        F.cross_entropy(logits, target)
+    with pytest.raises(error, match=message.replace("cross_entropy", "cross_entropy_error")):
+        F.cross_entropy_error(logits + 1 / 3, target)
+
+
+def test_bad_reduction_is_named():
+    with pytest.raises(ValueError, match=r"reduction must be one of \('mean', 'sum', 'none'\), got 'avg'"):
+        F.cross_entropy(np.zeros((2, 3)), [0, 1], reduction="avg")
+    with pytest.raises(ValueError, match="got 'avg'"):
+        F.mse_loss([1.0], [1.0], reduction="avg")
+
+
+@given(data=st.data())
+def test_cross_entropy_error_matches_oracle_and_book_formula(data):
+    n, c = data.draw(batch)
+    w = data.draw(tensors((n, c), elements=floats(0.05, 1.0)))
+    y = w / w.sum(axis=1, keepdims=True)
+    t = data.draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
+    onehot = np.eye(c)[t]
+    book = -np.sum(onehot * np.log(y + 1e-7)) / n  # the book's formula in NumPy
+    np.testing.assert_allclose(F.cross_entropy_error(y, t).data, book, rtol=1e-12)
+    np.testing.assert_allclose(F.cross_entropy_error(y, onehot).data, book, rtol=1e-12)
+    assert_gradients_match(lambda a: F.cross_entropy_error(a, t), y, seed=data.draw(seeds))
+    assert_gradients_match(lambda a: F.cross_entropy_error(a, onehot), y, seed=data.draw(seeds))
+
+
+@given(data=st.data())
+def test_regression_losses_match_oracle(data):
+    y = data.draw(tensors())
+    t = data.draw(tensors(y.shape))
+    np.testing.assert_allclose(F.mean_squared_error(y, t).data, 0.5 * np.sum((y - t) ** 2))
+    np.testing.assert_allclose(F.mse_loss(y, t).data, np.mean((y - t) ** 2))
+    assert_gradients_match(F.mean_squared_error, y, t, seed=data.draw(seeds))
+    for reduction in ("mean", "sum", "none"):
+        assert_gradients_match(
+            lambda a, b: F.mse_loss(a, b, reduction=reduction), y, t, seed=data.draw(seeds)
+        )
+
+
+@given(data=st.data())
+def test_binary_cross_entropy_matches_oracle(data):
+    p = data.draw(tensors(elements=floats(0.2, 0.8)))
+    t = data.draw(tensors(p.shape, elements=floats(0.0, 1.0)))
+    ref = -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p))
+    np.testing.assert_allclose(F.binary_cross_entropy(p, t).data, ref, rtol=1e-12)
+    # The oracle's truncation error is h**2 / 6 * |f'''| * |g|, with |f'''| <= 2 / 0.2**3 = 250
+    # and |g| <= 2 here: about 8e-7, hence atol=1e-6 (the gradients themselves are O(1)).
+    assert_gradients_match(F.binary_cross_entropy, p, t, seed=data.draw(seeds), atol=1e-6)
+
+
+def test_binary_cross_entropy_is_finite_at_0_and_1():
+    p = mgx.tensor([0.0, 1.0, 1.0, 0.0], requires_grad=True)
+    loss = F.binary_cross_entropy(p, [0.0, 1.0, 0.0, 1.0])
+    loss.backward()
+    np.testing.assert_allclose(loss.data, (0 + 0 + 100 + 100) / 4)  # log clamped at -100
+    assert np.all(np.isfinite(p.grad.data))
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]; got 1.5"):
+        F.binary_cross_entropy([1.5], [1.0])
+
+
+def test_losses_refuse_silent_broadcasting_of_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"prediction of shape \(3, 1\) and target of shape \(3,\)"):
+        F.mse_loss(np.zeros((3, 1)), np.zeros(3))
+    with pytest.raises(ValueError, match=r"\(3,\) and target of shape \(3, 1\)"):
+        F.mean_squared_error(np.zeros(3), np.zeros((3, 1)))
+
+
+# --------------------------------------------------------------------------- #
+# The book's examples (Deep Learning from Scratch, ch. 4-5, and a blog write-up)
+# --------------------------------------------------------------------------- #
+BOOK_W = np.array([[0.47355232, 0.9977393, 0.84668094], [0.85557411, 0.03563661, 0.69422093]])
+
+
+@pytest.mark.parametrize("W", [BOOK_W, np.random.default_rng(7).normal(size=(2, 3))])
+def test_simple_net_gradient_equals_numerical_gradient(W):
+    x = np.array([0.6, 0.9])
+    t = np.array([0, 0, 1])
+
+    def loss(w):
+        return F.cross_entropy_error(F.softmax(mgx.tensor(x) @ w), t)
+
+    Wt = mgx.tensor(W, requires_grad=True)
+    loss(Wt).backward()
+    expected = mgx.numerical_gradient(lambda w: loss(mgx.tensor(w)).item(), W.copy())
+    np.testing.assert_allclose(Wt.grad.data, expected, rtol=1e-6, atol=1e-9)
+    if W is BOOK_W:  # the values the book prints for dW (rounded to 8 digits)
+        np.testing.assert_allclose(
+            Wt.grad.data,
+            [[0.21924763, 0.14356247, -0.36281009], [0.32887144, 0.2153437, -0.54421514]],
+            atol=1e-7,
+        )
+
+
+def test_worked_2_2_1_mlp_w21_update():
+    """x=2; hidden h_j = sigmoid(w1j x + b1) with one shared b1; y = sigmoid(w21 h1 + w22 h2 + b2)."""
+    p = {
+        k: mgx.tensor(v, requires_grad=True, name=k)
+        for k, v in dict(w11=1.0, w12=-1.0, b1=3.0, w21=2.0, w22=1.0, b2=0.0).items()
+    }
+    x, y_true, lr = 2.0, 1.0, 0.2
+
+    def error(q):
+        h1 = F.sigmoid(q["w11"] * x + q["b1"])
+        h2 = F.sigmoid(q["w12"] * x + q["b1"])
+        y = F.sigmoid(q["w21"] * h1 + q["w22"] * h2 + q["b2"])
+        return 0.5 * (y_true - y) ** 2
+
+    error(p).backward()
+    # by hand: dE/dw21 = -(y_true - y) * y (1 - y) * h1 = -0.0035746767400618...
+    assert p["w21"].grad.item() == pytest.approx(-0.0035746767400618, rel=1e-12)
+    new_w21 = p["w21"].item() - lr * p["w21"].grad.item()
+    assert new_w21 == pytest.approx(2.0007149353480123, rel=1e-14)
+    # The source rounds the gradient to -0.004 (which would step to 2.0008) and then
+    # applies the update with the wrong sign (w21 + lr * dE/dw21), printing 1.9992.
+    # Gradient descent subtracts: the correct step is 2.0007149..., asserted above.
+    assert new_w21 != pytest.approx(1.9992, abs=1e-4)
+    for name, leaf in p.items():  # every other parameter against the oracle
+
+        def f(v, name=name):
+            q = {k: mgx.tensor(leaf2.data) for k, leaf2 in p.items()}
+            q[name] = mgx.tensor(v)
+            return error(q).item()
+
+        np.testing.assert_allclose(
+            leaf.grad.data, mgx.numerical_gradient(f, leaf.data.copy()), rtol=1e-7, atol=1e-12
+        )
