@@ -335,9 +335,10 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False, create_
     if grad is not None and create_graph and isinstance(grad, _Tensor) and grad._rg:
         seed_t = grad
 
+    given: set[int] = set()  # arrays already stored as some tensor's .grad in this pass
     head = root.creator
     if head is None:  # a leaf: its gradient is the seed
-        _accumulate(root, seed_t, create_graph)
+        _accumulate(root, seed_t, create_graph, given)
         return
 
     pending, outputs = _count_consumers(head, root)
@@ -352,7 +353,7 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False, create_
             assert inputs is not None
             if gy is not None:
                 if out._retains_grad:
-                    _accumulate(out, gy, create_graph)
+                    _accumulate(out, gy, create_graph, given)
                 fn._check_versions()
                 gxs = fn.backward(gy)
                 if type(gxs) is not tuple:
@@ -368,7 +369,7 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False, create_
                 if gx is not None and fn.needs_input_grad[i]:
                     gx = _fit(gx, x, fn, i, create_graph)
                     if creator is None:
-                        _accumulate(x, gx, create_graph)
+                        _accumulate(x, gx, create_graph, given)
                     else:
                         prev = grads.get(creator)
                         grads[creator] = gx if prev is None else prev + gx
@@ -429,16 +430,26 @@ def _fit(gx: Any, x: Tensor, fn: Function, i: int, create_graph: bool) -> Tensor
     return gx
 
 
-def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
-    """``t.grad += g``, without ever writing into an array that someone else holds."""
-    if not create_graph and g.creator is not None:
-        g = g.detach()
-    if t.grad is None:
-        t.grad = g
-    elif create_graph:
-        t.grad = t.grad + g
+def _accumulate(t: Tensor, g: Tensor, create_graph: bool, given: set[int]) -> None:
+    """``t.grad += g``, leaving ``t.grad`` the sole owner of a writeable array.
+
+    Backward passes arrays through (``a + b`` gives both inputs the same one) and
+    returns views (``sum`` gives a read-only broadcast view), so the first gradient
+    a tensor receives is copied when it is a view, read-only, or was already
+    handed to another tensor in this pass (``given`` holds their ids). Then
+    ``p.grad *= s`` under ``no_grad`` changes ``p.grad`` and nothing else.
+    """
+    if create_graph:
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    if t.grad is not None:
+        arr = t.grad.data + g.data
     else:
-        t.grad = _Tensor._wrap(t.grad.data + g.data)
+        arr = g.data
+        if arr.base is not None or not arr.flags.writeable or id(arr) in given:
+            arr = arr.copy()
+    given.add(id(arr))
+    t.grad = _Tensor._wrap(arr)
 
 
 from .tensor import Tensor as _Tensor  # noqa: E402  (tensor.py imports this module)

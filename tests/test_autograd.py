@@ -48,6 +48,23 @@ def test_backward_of_a_leaf_and_of_a_non_scalar_with_grad():
     np.testing.assert_array_equal(w.grad.data, [[2.0, 0.0], [0.0, 2.0]])
 
 
+def test_each_leaf_owns_a_writeable_gradient_buffer():
+    # a + b passes one array to both inputs; sum's backward is a read-only broadcast view.
+    a, b = mgx.tensor([1.0, 2.0], requires_grad=True), mgx.tensor([3.0, 4.0], requires_grad=True)
+    h = (a + b).retain_grad()
+    (h * 1.0).sum().backward()
+    with mgx.no_grad():  # gradient clipping, as users write it
+        a.grad *= 0.5
+    np.testing.assert_array_equal(a.grad.data, [0.5, 0.5])
+    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(h.grad.data, [1.0, 1.0])
+    x = mgx.tensor(np.ones((2, 3)), requires_grad=True)
+    x.sum().backward()
+    assert x.grad.data.flags.writeable and x.grad.data.base is None
+    x.grad.data += 1.0
+    np.testing.assert_array_equal(x.grad.data, np.full((2, 3), 2.0))
+
+
 def test_non_leaves_keep_no_grad_unless_retain_grad():
     x = mgx.tensor([1.0, 2.0], requires_grad=True)
     h = x * 3
