@@ -5,6 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
 EXTRAS ?= dev,viz,examples
+# TORCH_ORACLE=1 also installs PyTorch (CPU, ~200 MB) so the tests compare every op with it.
+TORCH_STAMP := $(if $(TORCH_ORACLE),$(VENV)/.installed-torch,)
 
 .PHONY: test demo lint typecheck dot clean
 
@@ -13,7 +15,10 @@ $(STAMP):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[$(EXTRAS)]'
-	@if [ -n "$$TORCH_ORACLE" ]; then $(BIN)/python -m pip install -q 'torch==2.13.0'; fi
+	touch $@
+
+$(VENV)/.installed-torch: $(STAMP)
+	$(BIN)/python -m pip install -q 'torch==2.13.0'
 	touch $@
 
 # Graphviz's `dot` renders graphs; install the system package when we can.
@@ -26,7 +31,7 @@ dot:
 	  elif command -v brew >/dev/null 2>&1; then brew install graphviz; \
 	  else echo "note: install Graphviz (the dot program) to render graphs"; fi; }
 
-test: $(STAMP) dot
+test: $(STAMP) $(TORCH_STAMP) dot
 	$(BIN)/ruff check microgradx tests examples
 	$(BIN)/ruff format --check --quiet microgradx tests examples
 	$(BIN)/mypy

@@ -8,7 +8,7 @@ from .autograd import (  # first: the rest imports it
     set_grad_enabled,
 )
 from .errors import BackwardError, GradcheckError
-from .gradcheck import numerical_gradient
+from .gradcheck import GradcheckWarning, grad, gradcheck, numerical_gradient
 from .tensor import Tensor, tensor
 
 __version__ = "0.1.0"
@@ -17,8 +17,11 @@ __all__ = [
     "BackwardError",
     "Function",
     "GradcheckError",
+    "GradcheckWarning",
     "Tensor",
     "enable_grad",
+    "grad",
+    "gradcheck",
     "is_grad_enabled",
     "no_grad",
     "numerical_gradient",

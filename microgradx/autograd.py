@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ContextDecorator
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -43,6 +43,7 @@ __all__ = [
     "no_grad",
     "set_grad_enabled",
     "sum_to",
+    "vjp",
 ]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -305,10 +306,19 @@ def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
 # --------------------------------------------------------------------------- #
 # The backward pass
 # --------------------------------------------------------------------------- #
-def backward(root: Tensor, grad: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
+def backward(
+    root: Tensor,
+    grad: Any = None,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    inputs: Sequence[Tensor] | None = None,
+) -> list[Tensor | None] | None:
     """Accumulate d(root)/d(leaf) into ``.grad`` of every leaf that requires grad.
 
-    See :meth:`microgradx.Tensor.backward` for the user-facing description.
+    With ``inputs``, touch no ``.grad`` at all: return the gradient of each
+    tensor in ``inputs`` (leaf or not; ``None`` where no gradient reaches it),
+    as ``torch.autograd.grad`` does. See :meth:`microgradx.Tensor.backward` for
+    the user-facing description.
     """
     if not root._rg:
         raise RuntimeError(
@@ -336,10 +346,21 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False, create_
         seed_t = grad
 
     given: set[int] = set()  # arrays already stored as some tensor's .grad in this pass
+    wanted = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
+    captured: list[Tensor | None] = [None] * (0 if inputs is None else len(inputs))
+
+    def deliver(t: Tensor, g: Tensor) -> None:
+        """The gradient of ``t`` is complete: accumulate it into .grad, or capture it."""
+        if wanted is None:
+            t.grad = _combine(t.grad, g, create_graph, given)
+        elif id(t) in wanted:
+            i = wanted[id(t)]
+            captured[i] = _combine(captured[i], g, create_graph, given)
+
     head = root.creator
     if head is None:  # a leaf: its gradient is the seed
-        _accumulate(root, seed_t, create_graph, given)
-        return
+        deliver(root, seed_t)
+        return None if inputs is None else captured
 
     pending, outputs = _count_consumers(head, root)
     grads: dict[Function, Tensor] = {head: seed_t}
@@ -352,8 +373,8 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False, create_
             inputs = fn.inputs
             assert inputs is not None
             if gy is not None:
-                if out._retains_grad:
-                    _accumulate(out, gy, create_graph, given)
+                if out._retains_grad if wanted is None else id(out) in wanted:
+                    deliver(out, gy)
                 fn._check_versions()
                 gxs = fn.backward(gy)
                 if type(gxs) is not tuple:
@@ -369,7 +390,7 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False, create_
                 if gx is not None and fn.needs_input_grad[i]:
                     gx = _fit(gx, x, fn, i, create_graph)
                     if creator is None:
-                        _accumulate(x, gx, create_graph, given)
+                        deliver(x, gx)
                     else:
                         prev = grads.get(creator)
                         grads[creator] = gx if prev is None else prev + gx
@@ -380,6 +401,27 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False, create_
                         ready.append(creator)
             if not retain_graph:
                 fn._release()
+    return None if inputs is None else captured
+
+
+def vjp(
+    output: Tensor, inputs: Sequence[Tensor], grad_output: Any = None, create_graph: bool = False
+) -> list[Tensor | None]:
+    """Vector-Jacobian product: d<output, grad_output>/d(input) for each of ``inputs``.
+
+    No ``.grad`` is touched and the graph is kept (it may be asked again).
+    ``None`` marks an input that the output does not depend on.
+
+    >>> import microgradx as mgx
+    >>> x = mgx.tensor([1.0, 2.0], requires_grad=True)
+    >>> vjp((x * x).sum(), [x])
+    [tensor([2., 4.])]
+    """
+    if not output._rg:
+        return [None] * len(inputs)
+    result = backward(output, grad_output, retain_graph=True, create_graph=create_graph, inputs=inputs)
+    assert result is not None
+    return result
 
 
 def _count_consumers(head: Function, root: Tensor) -> tuple[dict[Function, int], dict[Function, Tensor]]:
@@ -430,8 +472,8 @@ def _fit(gx: Any, x: Tensor, fn: Function, i: int, create_graph: bool) -> Tensor
     return gx
 
 
-def _accumulate(t: Tensor, g: Tensor, create_graph: bool, given: set[int]) -> None:
-    """``t.grad += g``, leaving ``t.grad`` the sole owner of a writeable array.
+def _combine(prev: Tensor | None, g: Tensor, create_graph: bool, given: set[int]) -> Tensor:
+    """``prev + g`` for a gradient being stored, as a Tensor that owns a writeable array.
 
     Backward passes arrays through (``a + b`` gives both inputs the same one) and
     returns views (``sum`` gives a read-only broadcast view), so the first gradient
@@ -440,16 +482,15 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool, given: set[int]) -> No
     ``p.grad *= s`` under ``no_grad`` changes ``p.grad`` and nothing else.
     """
     if create_graph:
-        t.grad = g if t.grad is None else t.grad + g
-        return
-    if t.grad is not None:
-        arr = t.grad.data + g.data
+        return g if prev is None else prev + g
+    if prev is not None:
+        arr = prev.data + g.data
     else:
         arr = g.data
         if arr.base is not None or not arr.flags.writeable or id(arr) in given:
             arr = arr.copy()
     given.add(id(arr))
-    t.grad = _Tensor._wrap(arr)
+    return _Tensor._wrap(arr)
 
 
 from .tensor import Tensor as _Tensor  # noqa: E402  (tensor.py imports this module)

@@ -34,7 +34,17 @@ from .autograd import no_grad
 from .gradcheck import numerical_gradient
 from .tensor import Tensor
 
-__all__ = ["assert_gradients_match", "broadcastable_shapes", "tensors"]
+__all__ = [
+    "assert_gradients_match",
+    "away_from",
+    "broadcastable_shapes",
+    "distinct_tensors",
+    "nonzero",
+    "positive",
+    "probabilities",
+    "reals",
+    "tensors",
+]
 
 
 def assert_gradients_match(
@@ -134,3 +144,48 @@ def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int =
     return hnp.mutually_broadcastable_shapes(
         num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side
     ).map(lambda bs: bs.input_shapes)
+
+
+# --------------------------------------------------------------------------- #
+# value strategies for ops with restricted domains
+# --------------------------------------------------------------------------- #
+def reals(lo: float = -10.0, hi: float = 10.0) -> Any:
+    """Finite floats in ``[lo, hi]``."""
+    from hypothesis import strategies as st
+
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+
+def positive(lo: float = 0.1, hi: float = 10.0) -> Any:
+    """Floats in ``[lo, hi]`` with ``lo > 0``: the domain of ``log``, ``sqrt`` and ``a ** b``."""
+    if lo <= 0:
+        raise ValueError(f"positive: lo must be > 0, got {lo}")
+    return reals(lo, hi)
+
+
+def nonzero(gap: float = 0.5, hi: float = 4.0) -> Any:
+    """Floats with ``gap <= |x| <= hi``: safe denominators."""
+    from hypothesis import strategies as st
+
+    return st.one_of(reals(gap, hi), reals(-hi, -gap))
+
+
+def probabilities(lo: float = 0.05, hi: float = 0.95) -> Any:
+    """Floats inside ``(0, 1)``, away from the ends where log-losses blow up."""
+    return reals(lo, hi)
+
+
+def away_from(kinks: Any = (0.0,), lo: float = -10.0, hi: float = 10.0, gap: float = 1e-3) -> Any:
+    """Floats in ``[lo, hi]`` at least ``gap`` from every kink (relu and abs at 0, clip bounds).
+
+    With the oracle's step h = 1e-4 < gap, central differences never straddle a kink.
+    """
+    points = tuple(kinks)
+    return reals(lo, hi).filter(lambda v: all(abs(v - p) >= gap for p in points))
+
+
+def distinct_tensors(shape: Any = None, gap: float = 1e-3, lo: float = -10.0, hi: float = 10.0) -> Any:
+    """Arrays whose values are pairwise at least ``gap`` apart: no ties for ``max`` / ``min``."""
+    return tensors(shape, elements=reals(lo, hi)).filter(
+        lambda a: a.size < 2 or float(np.diff(np.sort(a, axis=None)).min()) >= gap
+    )

@@ -7,27 +7,10 @@ from hypothesis import strategies as st
 
 import microgradx as mgx
 import microgradx.functional as F
-from microgradx.testing import assert_gradients_match, broadcastable_shapes, tensors
-from tests.strategies import seeds
+from microgradx.testing import assert_gradients_match, tensors
+from tests.strategies import matmul_shapes, seeds
 
 side = st.integers(1, 4)
-
-
-@st.composite
-def matmul_shapes(draw):
-    """Shape pairs for a @ b: vector/matrix/batched operands, batch axes broadcasting."""
-    n, k, m = draw(side), draw(side), draw(side)
-    kind = draw(st.sampled_from(["vv", "vm", "mv", "mm", "batched"]))
-    if kind == "vv":
-        return (k,), (k,)
-    if kind == "vm":
-        return (k,), draw(st.sampled_from([(k, m), (2, k, m)]))
-    if kind == "mv":
-        return draw(st.sampled_from([(n, k), (3, n, k)])), (k,)
-    if kind == "mm":
-        return (n, k), (k, m)
-    ba, bb = draw(broadcastable_shapes(min_dims=1, max_dims=2, max_side=3))
-    return ba + (n, k), bb + (k, m)
 
 
 @given(data=st.data())

@@ -129,7 +129,8 @@ def test_bad_reduction_is_named():
 @given(data=st.data())
 def test_cross_entropy_error_matches_oracle_and_book_formula(data):
     n, c = data.draw(batch)
-    w = data.draw(tensors((n, c), elements=floats(0.05, 1.0)))
+    # y >= 0.048 keeps the oracle's relative truncation error h**2 / (3 y**2) for log y <= 1.5e-6
+    w = data.draw(tensors((n, c), elements=floats(0.2, 1.0)))
     y = w / w.sum(axis=1, keepdims=True)
     t = data.draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
     onehot = np.eye(c)[t]

@@ -1,0 +1,123 @@
+"""gradcheck catches planted mistakes and says where; grad and vjp give gradients as values."""
+
+import re
+
+import numpy as np
+import pytest
+
+import microgradx as mgx
+import microgradx.functional as F
+from microgradx.autograd import vjp
+
+
+class Square(mgx.Function):
+    """x**2 with a backward chosen by the test: right, or with a planted mistake."""
+
+    def __init__(self, mistake=None):
+        self.mistake = mistake
+
+    def forward(self, x):
+        return x**2
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        if self.mistake == "factor 2":
+            return gy * 4 * x
+        if self.mistake == "drops gy":
+            return 2 * x
+        if self.mistake == "sign of one element":
+            flip = np.ones(x.shape)
+            flip[1, 2] = -1.0
+            return gy * 2 * x * flip
+        if self.mistake == "constant in backward":  # right value, but not differentiable again
+            return gy * mgx.tensor(2 * x.data)
+        return gy * 2 * x
+
+
+X = np.arange(1.0, 7.0).reshape(2, 3) / 4
+
+
+def test_a_correct_op_passes():
+    assert mgx.gradcheck(lambda x: Square.apply(x), X)
+    assert mgx.gradcheck(lambda x: Square.apply(x), X, order=2)
+
+
+@pytest.mark.parametrize("mistake", ["factor 2", "drops gy", "sign of one element"])
+def test_planted_mistakes_are_caught(mistake):
+    with pytest.raises(mgx.GradcheckError):
+        mgx.gradcheck(lambda x: Square.apply(x, mistake=mistake), X)
+    assert mgx.gradcheck(lambda x: Square.apply(x, mistake=mistake), X, raise_exception=False) is False
+
+
+def test_the_message_names_input_index_values_and_tolerance():
+    W = mgx.tensor(X, name="W")
+    with pytest.raises(mgx.GradcheckError) as info:
+        mgx.gradcheck(lambda a, w: a * Square.apply(w, mistake="sign of one element"), np.ones((2, 3)), W)
+    msg = str(info.value)
+    assert "input 1 'W' (shape (2, 3), float64)" in msg
+    assert "at index (1, 2)" in msg  # the one flipped element
+    backward, central = (float(v) for v in re.findall(r"gives? (-?[\d.e+-]+)", msg))
+    assert backward == pytest.approx(-central, rel=1e-6)  # the sign is what is wrong
+    assert "tolerance" in msg and "1 of 6 elements are off" in msg
+    assert isinstance(info.value, AssertionError)
+
+
+def test_a_backward_that_ignores_its_incoming_gradient_fails_even_for_scalar_outputs():
+    # with gy = 1 the mistake would be invisible; gradcheck weights the output randomly
+    assert not mgx.gradcheck(lambda x: Square.apply(x, mistake="drops gy").sum(), X, raise_exception=False)
+
+
+def test_order_2_checks_create_graph_gradients():
+    fn = lambda x: Square.apply(x, mistake="constant in backward")  # noqa: E731
+    assert mgx.gradcheck(fn, X)  # first derivatives are right
+    with pytest.raises(mgx.GradcheckError, match="order-2 gradient"):
+        mgx.gradcheck(fn, X, order=2)
+    assert mgx.gradcheck(lambda x, W: F.softmax(x @ W), X, X.T * 0.5, order=2)
+
+
+def test_large_inputs_use_the_projection_check():
+    big = np.linspace(-1, 1, 60).reshape(6, 10)
+    assert mgx.gradcheck(lambda x: F.tanh(Square.apply(x)), big, max_full_size=10)
+    with pytest.raises(mgx.GradcheckError, match=r"projection check <v, J u> = <J\^T v, u>"):
+        mgx.gradcheck(lambda x: Square.apply(x, mistake="factor 2"), big, max_full_size=10)
+
+
+def test_integer_inputs_are_constants_and_float32_warns():
+    logits = np.array([[0.2, -1.0, 0.5], [1.0, 0.0, -0.5]])
+    assert mgx.gradcheck(F.cross_entropy, logits, np.array([2, 0]))
+    with pytest.warns(mgx.GradcheckWarning, match="float32 are too coarse"):
+        mgx.gradcheck(lambda x: x * 2.0, np.ones(3, dtype=np.float32), raise_exception=False)
+    with pytest.raises(ValueError, match="no floating-point input"):
+        mgx.gradcheck(lambda i: i * 2, np.array([1, 2]))
+
+
+def test_grad_on_the_book_functions():
+    # x0^2 + x1^2 at (3, 4): [6, 8]; the tangent of 0.01 x^2 + 0.1 x at x = 10 has slope 0.3
+    np.testing.assert_array_equal(mgx.grad(lambda x: (x**2).sum())(np.array([3.0, 4.0])), [6.0, 8.0])
+    assert mgx.grad(lambda x: 0.01 * x**2 + 0.1 * x)(10.0) == pytest.approx(0.3, rel=1e-15)
+    dx, dy = mgx.grad(lambda x, y: (x * y).sum(), argnums=(0, 1))(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    np.testing.assert_array_equal(dx, [3.0, 4.0])
+    np.testing.assert_array_equal(dy, [1.0, 2.0])
+    unused = mgx.grad(lambda x, y: x * 2.0, argnums=1)(1.0, 5.0)
+    assert unused == 0.0
+
+
+def test_grad_errors_are_clear():
+    with pytest.raises(TypeError, match=r"one element, got shape \(2,\)"):
+        mgx.grad(lambda x: x * 2)(np.array([1.0, 2.0]))
+    with pytest.raises(TypeError, match="argument 0 must be floating-point"):
+        mgx.grad(lambda x: x.sum())(np.array([1, 2]))
+    with pytest.raises(IndexError, match="argnums 2 is out of range for 1 positional"):
+        mgx.grad(lambda x: x, argnums=2)(1.0)
+
+
+def test_vjp_touches_no_grad_and_keeps_the_graph():
+    x = mgx.tensor([1.0, 2.0], requires_grad=True)
+    h = x * x
+    y = (h * 3).sum()
+    (gx, gh) = vjp(y, [x, h])
+    np.testing.assert_array_equal(gx.data, 6 * x.data)
+    np.testing.assert_array_equal(gh.data, [3.0, 3.0])
+    assert x.grad is None and h.grad is None
+    y.backward()  # the graph is still there
+    np.testing.assert_array_equal(x.grad.data, 6 * x.data)
