@@ -10,6 +10,7 @@ from .autograd import (  # first: the rest imports it
 from .errors import BackwardError, GradcheckError
 from .gradcheck import GradcheckWarning, grad, gradcheck, numerical_gradient
 from .tensor import Tensor, tensor
+from .viz import GraphvizNotFoundError, render_graph, to_dot
 
 __version__ = "0.1.0"
 
@@ -18,6 +19,7 @@ __all__ = [
     "Function",
     "GradcheckError",
     "GradcheckWarning",
+    "GraphvizNotFoundError",
     "Tensor",
     "enable_grad",
     "grad",
@@ -25,6 +27,8 @@ __all__ = [
     "is_grad_enabled",
     "no_grad",
     "numerical_gradient",
+    "render_graph",
     "set_grad_enabled",
     "tensor",
+    "to_dot",
 ]

@@ -190,7 +190,7 @@ class Function:
     tensor(12.)
     """
 
-    __slots__ = ("inputs", "needs_input_grad", "_out", "_versions", "__dict__", "__weakref__")
+    __slots__ = ("inputs", "needs_input_grad", "_out", "_versions", "_freed", "__dict__", "__weakref__")
 
     #: The op's name in error messages and graph pictures (default: class name, lower-case).
     name: str = "function"
@@ -261,7 +261,14 @@ class Function:
         return out
 
     def _release(self) -> None:
-        """Drop the inputs and everything forward saved; a later backward raises."""
+        """Drop the inputs and everything forward saved; a later backward raises.
+
+        What remains is the graph's structure, as PyTorch keeps its ``grad_fn``
+        nodes: for each input a weak reference, its shape and dtype, and its
+        creator (strongly), so that the graph can still be drawn after backward.
+        """
+        assert self.inputs is not None
+        self._freed = tuple((weakref.ref(t), t.creator, t.shape, t.data.dtype) for t in self.inputs)
         self.inputs = None
         self.__dict__.clear()
 

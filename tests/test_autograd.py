@@ -377,11 +377,17 @@ def test_intermediates_are_freed_by_backward_and_by_refcounting_alone():
         h = x * 2
         z = h.exp()
         loss = z.sum()
-        refs = [weakref.ref(h), weakref.ref(z), weakref.ref(z.creator), weakref.ref(h.creator)]
+        tensors = [weakref.ref(h), weakref.ref(z)]
+        ops = [weakref.ref(z.creator), weakref.ref(h.creator)]
         del h, z
-        assert all(r() is not None for r in refs)  # the graph holds them until backward
+        assert all(r() is not None for r in tensors)  # the graph holds them until backward
         loss.backward()
-        assert all(r() is None for r in refs)  # released as backward passed them
+        assert all(r() is None for r in tensors)  # released as backward passed them
+        # the ops stay (small, without their saved arrays) so that the graph can be drawn,
+        # as PyTorch keeps grad_fn nodes; they go with the root
+        assert all(r() is not None and r().inputs is None for r in ops)
+        del loss
+        assert all(r() is None for r in ops)
         loss2 = (x * 3).sum()
         fn = weakref.ref(loss2.creator)
         del loss2  # no backward at all: dropping the root frees the graph
