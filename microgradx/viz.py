@@ -189,7 +189,7 @@ def to_dot(
     return dot
 
 
-def render_graph(root: Tensor, filename: str | os.PathLike[str], format: str = "svg", **kwargs: Any) -> str:
+def render_graph(root: Tensor, filename: str | os.PathLike[str], format: str = "svg", **kwargs: Any) -> str:  # noqa: A002
     """Draw the graph of ``root`` to ``filename`` (svg, png or pdf) and return the path.
 
     ``filename`` gets the format's suffix if it has none. Keyword arguments go
