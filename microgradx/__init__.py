@@ -1,6 +1,10 @@
 """microgradx: a small, readable, rigorously tested automatic differentiation engine on NumPy."""
 
-from .autograd import (  # first: the rest imports it
+# Tensor first: tensor.py imports the op modules, which import Tensor back.
+from .tensor import Tensor, tensor  # isort: skip
+
+from . import nn, optim
+from .autograd import (
     Function,
     enable_grad,
     is_grad_enabled,
@@ -9,7 +13,8 @@ from .autograd import (  # first: the rest imports it
 )
 from .errors import BackwardError, GradcheckError
 from .gradcheck import GradcheckWarning, grad, gradcheck, numerical_gradient
-from .tensor import Tensor, tensor
+from .io import load, save
+from .random import manual_seed
 from .viz import GraphvizNotFoundError, render_graph, to_dot
 
 __version__ = "0.1.0"
@@ -25,9 +30,14 @@ __all__ = [
     "grad",
     "gradcheck",
     "is_grad_enabled",
+    "load",
+    "manual_seed",
+    "nn",
     "no_grad",
     "numerical_gradient",
+    "optim",
     "render_graph",
+    "save",
     "set_grad_enabled",
     "tensor",
     "to_dot",

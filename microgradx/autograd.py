@@ -500,4 +500,5 @@ def _combine(prev: Tensor | None, g: Tensor, create_graph: bool, given: set[int]
     return _Tensor._wrap(arr)
 
 
-from .tensor import Tensor as _Tensor  # noqa: E402  (tensor.py imports this module)
+#: The Tensor class; tensor.py, which imports this module, registers it here.
+_Tensor: Any = None

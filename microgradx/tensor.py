@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from . import autograd as _autograd
 from .autograd import Function, _state
 from .autograd import backward as _backward
 from .errors import broadcast_error, describe, fmt_shape
@@ -524,6 +525,8 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, name: str 
     """
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
+
+_autograd._Tensor = Tensor  # the engine wraps op results in this class
 
 from .ops import arithmetic as _arith  # noqa: E402  (the ops import Tensor from here)
 from .ops import elementwise as _elem  # noqa: E402

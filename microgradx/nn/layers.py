@@ -1,0 +1,172 @@
+"""Layers: Linear, Sequential, the activations as modules, and MLP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import random as _random
+from ..ops.elementwise import relu, sigmoid, tanh
+from ..ops.linalg import linear
+from ..ops.nn import softmax
+from ..tensor import Tensor
+from .module import Module, Parameter
+
+__all__ = ["MLP", "Linear", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh"]
+
+INITS = ("xavier", "he")
+
+
+class Linear(Module):
+    """Affine layer ``y = x @ weight + bias``, with ``weight`` of shape (in_features, out_features).
+
+    The weight layout is the book's (``x @ W``); ``init`` chooses Xavier/Glorot
+    (uniform, for sigmoid and tanh; the default) or He (normal, for relu).
+    Biases start at zero. Initialisation draws from ``rng``, else from the
+    generator that ``mgx.manual_seed`` seeds.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        init: str = "xavier",
+        dtype: Any = np.float64,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"Linear: sizes must be positive, got ({in_features}, {out_features})")
+        if init not in INITS:
+            raise ValueError(f"Linear: init must be one of {INITS}, got {init!r}")
+        rng = rng if rng is not None else _random.default_rng()
+        if init == "xavier":
+            limit = np.sqrt(6.0 / (in_features + out_features))
+            w = rng.uniform(-limit, limit, (in_features, out_features))
+        else:
+            w = rng.normal(0.0, np.sqrt(2.0 / in_features), (in_features, out_features))
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(w, dtype=dtype)
+        self.bias = Parameter(np.zeros(out_features), dtype=dtype) if bias else None
+
+    def forward(self, x: Any) -> Tensor:
+        return linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        )
+
+
+class Sequential(Module):
+    """Modules applied one after another; their parameters are named ``0.weight``, ``1.bias``, ..."""
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__()
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential: item {i} is a {type(m).__name__}, not a Module")
+            setattr(self, str(i), m)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.named_children())
+
+    def __getitem__(self, i: int) -> Module:
+        children = [m for _, m in self.named_children()]
+        return children[i]
+
+    def forward(self, x: Any) -> Any:
+        for _, m in self.named_children():
+            x = m(x)
+        return x
+
+
+class _Activation(Module):
+    fn: Callable[[Any], Tensor]
+
+    def forward(self, x: Any) -> Tensor:
+        return type(self).fn(x)
+
+
+class Sigmoid(_Activation):
+    """Elementwise logistic sigmoid as a module."""
+
+    fn = staticmethod(sigmoid)
+
+
+class ReLU(_Activation):
+    """Elementwise ``max(x, 0)`` as a module."""
+
+    fn = staticmethod(relu)
+
+
+class Tanh(_Activation):
+    """Elementwise hyperbolic tangent as a module."""
+
+    fn = staticmethod(tanh)
+
+
+class Softmax(Module):
+    """Softmax along ``axis`` as a module."""
+
+    def __init__(self, axis: int = -1) -> None:
+        super().__init__()
+        self.axis = axis
+
+    def forward(self, x: Any) -> Tensor:
+        return softmax(x, axis=self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+ACTIVATIONS: dict[str, tuple[type[Module], str]] = {
+    "sigmoid": (Sigmoid, "xavier"),
+    "tanh": (Tanh, "xavier"),
+    "relu": (ReLU, "he"),
+}
+
+
+class MLP(Module):
+    """A multilayer perceptron: Linear layers of ``sizes`` with ``activation`` between them.
+
+    No activation follows the last layer (pair it with ``F.cross_entropy``,
+    which applies softmax itself). Weights are initialised for the
+    activation: Xavier for sigmoid and tanh, He for relu. Parameters are named
+    ``layers.0.weight``, ``layers.0.bias``, ``layers.2.weight``, ...
+
+    >>> from microgradx import nn
+    >>> nn.MLP([784, 100, 10]).layers
+    Sequential(
+      (0): Linear(in_features=784, out_features=100, bias=True)
+      (1): Sigmoid()
+      (2): Linear(in_features=100, out_features=10, bias=True)
+    )
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str = "sigmoid",
+        dtype: Any = np.float64,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if len(sizes) < 2:
+            raise ValueError(f"MLP: sizes needs at least an input and an output size, got {list(sizes)}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"MLP: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        act, init = ACTIVATIONS[activation]
+        layers: list[Module] = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            if i:
+                layers.append(act())
+            layers.append(Linear(n_in, n_out, init=init, dtype=dtype, rng=rng))
+        self.sizes = list(sizes)
+        self.layers = Sequential(*layers)
+
+    def forward(self, x: Any) -> Tensor:
+        return self.layers(x)  # type: ignore[no-any-return]

@@ -1,0 +1,178 @@
+"""Parameter and Module: named, nested containers of trainable tensors."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..errors import fmt_shape
+from ..tensor import Tensor
+
+__all__ = ["Module", "Parameter"]
+
+
+class Parameter(Tensor):
+    """A Tensor that is a model's trainable weight: ``requires_grad=True``, float64 by default.
+
+    When its module is attached to another module, its ``name`` becomes its
+    attribute path (``fc1.weight``), so graph pictures read like the model.
+    """
+
+    __slots__ = ("_auto_name",)
+
+    def __init__(self, data: Any, dtype: Any = None, name: str | None = None) -> None:
+        arr = np.asarray(data.data if isinstance(data, Tensor) else data)
+        if dtype is None and arr.dtype.kind != "f":
+            dtype = np.float64
+        super().__init__(arr, requires_grad=True, dtype=dtype, name=name)
+        self._auto_name = name is None
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of layers and models.
+
+    Assign Parameters and Modules as attributes (or put Modules in a list or
+    tuple attribute); ``parameters()``, ``named_parameters()``,
+    ``state_dict()`` and ``zero_grad()`` find them. Calling the module calls
+    ``forward``.
+
+    Examples
+    --------
+    >>> import microgradx as mgx
+    >>> from microgradx import nn
+    >>> class Net(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc1 = nn.Linear(2, 3)
+    ...         self.fc2 = nn.Linear(3, 1)
+    ...     def forward(self, x):
+    ...         return self.fc2(self.fc1(x).sigmoid())
+    >>> [name for name, _ in Net().named_parameters()]
+    ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "training" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() first")
+        if isinstance(value, Parameter) and value._auto_name:
+            value.name = name
+        elif isinstance(value, Module):
+            _prefix_names(value, name)
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                if isinstance(item, Module):
+                    _prefix_names(item, f"{name}.{i}")
+        object.__setattr__(self, name, value)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """Direct submodules with their attribute names (``layers.0`` for list items)."""
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Module):
+                        yield f"{name}.{i}", item
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Every parameter with its dotted path, each once (shared ones under their first path)."""
+        seen: set[int] = set()
+        for name, p in self._walk_parameters(prefix):
+            if id(p) not in seen:
+                seen.add(id(p))
+                yield name, p
+
+    def _walk_parameters(self, prefix: str) -> Iterator[tuple[str, Parameter]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child._walk_parameters(f"{prefix}{name}.")
+
+    def parameters(self) -> list[Parameter]:
+        """The parameters, each once, in a stable order."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Clear every parameter's ``.grad``."""
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode here and in every submodule; returns self."""
+        object.__setattr__(self, "training", mode)
+        for _, child in self.named_children():
+            child.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Set evaluation mode (``train(False)``); returns self."""
+        return self.train(False)
+
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
+        """Parameter name -> a copy of its array."""
+        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+
+    def load_state_dict(self, state: Any, strict: bool = True) -> None:
+        """Copy arrays into the parameters by name.
+
+        Raises ``KeyError`` naming missing and unexpected keys (unless
+        ``strict=False``, which loads the keys both have) and ``ValueError``
+        naming the parameter and both shapes when a shape differs. Nothing is
+        changed unless everything fits.
+        """
+        params = dict(self.named_parameters())
+        missing = [k for k in params if k not in state]
+        unexpected = [k for k in state if k not in params]
+        if strict and (missing or unexpected):
+            raise KeyError(
+                f"load_state_dict: missing keys {missing}, unexpected keys {unexpected} "
+                f"(the model has {list(params)})"
+            )
+        updates = []
+        for name, p in params.items():
+            if name not in state:
+                continue
+            value = np.asarray(state[name].data if isinstance(state[name], Tensor) else state[name])
+            if value.shape != p.shape:
+                raise ValueError(
+                    f"load_state_dict: '{name}' has shape {fmt_shape(value.shape)} in the state dict "
+                    f"but {fmt_shape(p.shape)} in the model"
+                )
+            updates.append((p, value))
+        for p, value in updates:
+            p.data[...] = value
+            p._vc[0] += 1
+
+    def __repr__(self) -> str:
+        children = list(self.named_children())
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+def _prefix_names(module: Module, prefix: str) -> None:
+    for name, p in module.named_parameters():
+        if p._auto_name:
+            p.name = f"{prefix}.{name}"
