@@ -37,7 +37,7 @@ test: $(STAMP) $(TORCH_STAMP) dot
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
-demo: $(STAMP)
+demo: $(STAMP) dot
 	$(BIN)/python examples/demo.py
 
 lint: $(STAMP)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
+from ._files import atomic_write
 from .tensor import Tensor
 
 __all__ = ["load", "save"]
@@ -28,21 +28,16 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike[str]) -> str:
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"save: '{key}' has dtype {arr.dtype}; only numeric arrays can be saved")
         arrays[str(key)] = arr
-    target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)  # type: ignore[arg-type]
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return target
+    return atomic_write(path, lambda f: _write_npz(f, arrays))
+
+
+def _write_npz(f: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
+    """The .npz format (a zip of .npy files), written member by member as np.savez does;
+    unlike np.savez(f, **arrays), a key named 'file' or 'allow_pickle' is just a key."""
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for key, arr in arrays.items():
+            with zf.open(key + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, arr, allow_pickle=False)
 
 
 def load(path: str | os.PathLike[str]) -> OrderedDict[str, np.ndarray]:

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._files import atomic_write
 from .autograd import Function
 from .errors import fmt_shape
 from .tensor import Tensor
@@ -210,14 +210,4 @@ def render_graph(root: Tensor, filename: str | os.PathLike[str], format: str = "
     if not path.lower().endswith("." + format):
         path += "." + format
     data = to_dot(root, **kwargs).pipe(format=format)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)  # never a half-written picture
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda f: f.write(data))  # never a half-written picture

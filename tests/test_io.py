@@ -23,6 +23,15 @@ def test_round_trip_keeps_names_order_values_and_dtypes(tmp_path):
     np.testing.assert_array_equal(fresh(x).data, model(x).data)
 
 
+def test_keys_that_are_also_savez_arguments_are_plain_keys(tmp_path):
+    sd = {"file": np.ones(2), "allow_pickle": np.zeros(1), "layers.0.weight": np.eye(2)}
+    loaded = mgx.load(mgx.save(sd, tmp_path / "k.npz"))
+    assert list(loaded) == list(sd)
+    for k in sd:
+        np.testing.assert_array_equal(loaded[k], sd[k])
+    np.testing.assert_array_equal(np.load(tmp_path / "k.npz")["layers.0.weight"], np.eye(2))  # plain .npz
+
+
 def test_tensors_and_arrays_are_both_accepted(tmp_path):
     mgx.save({"a": mgx.tensor([1.0, 2.0]), "b": np.arange(3)}, tmp_path / "x.npz")
     loaded = mgx.load(tmp_path / "x.npz")
@@ -33,11 +42,11 @@ def test_a_crash_while_writing_leaves_the_old_checkpoint_intact(tmp_path, monkey
     path = tmp_path / "ckpt.npz"
     mgx.save({"w": np.ones(3)}, path)
 
-    def crash(file, **arrays):
-        file.write(b"PK\x03\x04 half a zip")
+    def crash(file, array, allow_pickle=False):
+        file.write(b"\x93NUMPY half an array")
         raise KeyboardInterrupt("power cut")
 
-    monkeypatch.setattr(np, "savez", crash)
+    monkeypatch.setattr(np.lib.format, "write_array", crash)
     with pytest.raises(KeyboardInterrupt):
         mgx.save({"w": np.zeros(3)}, path)
     monkeypatch.undo()
@@ -58,3 +67,10 @@ def test_bad_inputs(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a zip at all")
     with pytest.raises(ValueError):
         mgx.load(tmp_path / "junk.npz")
+
+
+def test_a_saved_file_gets_the_usual_permissions(tmp_path):
+    umask = os.umask(0)
+    os.umask(umask)
+    path = mgx.save({"w": np.ones(2)}, tmp_path / "w.npz")
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600

@@ -200,12 +200,26 @@ def test_simple_net_gradient_equals_numerical_gradient(W):
     loss(Wt).backward()
     expected = mgx.numerical_gradient(lambda w: loss(mgx.tensor(w)).item(), W.copy())
     np.testing.assert_allclose(Wt.grad.data, expected, rtol=1e-6, atol=1e-9)
-    if W is BOOK_W:  # the values the book prints for dW (rounded to 8 digits)
-        np.testing.assert_allclose(
-            Wt.grad.data,
-            [[0.21924763, 0.14356247, -0.36281009], [0.32887144, 0.2153437, -0.54421514]],
-            atol=1e-7,
-        )
+    # by hand: d/dz of -log(y_2 + d) is (y - t) * y_2 / (y_2 + d), so dW = outer(x, that)
+    z = x @ W
+    y = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    np.testing.assert_allclose(Wt.grad.data, np.outer(x, (y - t) * y[2] / (y[2] + 1e-7)), rtol=1e-12)
+
+
+def test_simple_net_book_output_is_the_loss_without_its_1e_7():
+    """The book prints dW = [[0.21924763, ...]] and loss 0.92806853663 for its W. Its code computes
+    -log(y + 1e-7), whose gradient is [[0.21924757, ...]] (above); the printed numbers are those of
+    the exact -log(y) instead (a slip in the 8th digit), which the fused F.cross_entropy computes."""
+    x = np.array([0.6, 0.9])
+    Wt = mgx.tensor(BOOK_W, requires_grad=True)
+    loss = F.cross_entropy(mgx.tensor(x) @ Wt, 2)
+    loss.backward()
+    book_dW = [[0.21924763, 0.14356247, -0.36281009], [0.32887144, 0.2153437, -0.54421514]]
+    np.testing.assert_allclose(Wt.grad.data, book_dW, atol=5e-9)  # all 8 printed decimals
+    # the book's W is printed to 8 decimals, which moves the loss by up to ~5e-9
+    assert loss.item() == pytest.approx(0.92806853663411326, abs=5e-9)
+    with_delta = F.cross_entropy_error(F.softmax(mgx.tensor(x) @ mgx.tensor(BOOK_W)), [0, 0, 1]).item()
+    assert abs(with_delta - 0.92806853663411326) > 2e-7  # the code as printed gives 0.9280682858
 
 
 def test_worked_2_2_1_mlp_w21_update():

@@ -1,10 +1,15 @@
-"""Render the worked 2-2-1 sigmoid MLP after one backward pass, values and gradients on the nodes.
+"""The worked 2-2-1 sigmoid MLP: one backprop step on w21, and its graph with values and gradients.
 
-    python examples/mlp_graph.py [OUTPUT.svg]     (default: docs/images/mlp_2_2_1.svg)
+    python examples/book/mlp_w21_update.py [OUTPUT.svg]     (default: docs/images/mlp_2_2_1.svg)
 
 The network: x = 2; hidden units h1 = sigmoid(w11 x + b1), h2 = sigmoid(w12 x + b1)
 sharing one bias b1 = 3; output y = sigmoid(w21 h1 + w22 h2 + b2); error
-E = 0.5 (y_true - y)**2 with y_true = 1.
+E = 0.5 (y_true - y)**2 with y_true = 1; learning rate 0.2.
+
+Backprop gives dE/dw21 = -0.0035747 (the source rounds it to -0.004) and the
+gradient-descent step w21 - lr * dE/dw21 = 2.0007149 (from the rounded
+gradient it would be 2.0008). The source applies the update with the wrong
+sign, w21 + lr * dE/dw21, and prints 1.9992: descent subtracts the gradient.
 """
 
 import sys
@@ -34,20 +39,28 @@ def build():
     return p, (x, y_true), named
 
 
-def main(out: str = "docs/images/mlp_2_2_1.svg") -> str:
+def main(out: str = "docs/images/mlp_2_2_1.svg") -> dict:
     params, constants, named = build()
     E = named["E"]
     # retain_graph=True keeps every intermediate value for the picture; a plain
     # backward() frees them (they would show as "freed by backward" placeholders).
     E.backward(retain_graph=True)
-    path = mgx.render_graph(E, out, format=Path(out).suffix.lstrip(".") or "svg")
     w21 = params["w21"]
+    g = w21.grad.item()
+    new_w21 = w21.item() - 0.2 * g
+    print(f"E = {E.item():.7f}")
+    print(f"dE/dw21 = {g:.7f}   (the source rounds it to -0.004)")
+    print(f"w21 <- w21 - 0.2 * dE/dw21 = {new_w21:.7f}")
     print(
-        f"E = {E.item():.7f}, dE/dw21 = {w21.grad.item():.7f}, w21 after one step (lr 0.2): "
-        f"{w21.item() - 0.2 * w21.grad.item():.7f}"
+        f"note: the source adds the step instead of subtracting it and prints {w21.item() + 0.2 * -0.004:.4f}"
     )
-    print(f"graph written to {path}")
-    return path
+    try:
+        path = mgx.render_graph(E, out, format=Path(out).suffix.lstrip(".") or "svg")
+        print(f"graph written to {path}")
+    except mgx.GraphvizNotFoundError as e:
+        path = None
+        print(f"graph not drawn: {e}")
+    return {"grad_w21": g, "new_w21": new_w21, "path": path}
 
 
 if __name__ == "__main__":
