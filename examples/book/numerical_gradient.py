@@ -33,7 +33,9 @@ def main(out=None):
         results[tuple(point)] = (numeric, backprop)
 
     x0, x1 = np.meshgrid(np.arange(-2, 2.5, 0.25), np.arange(-2, 2.5, 0.25))
-    grads = np.array([mgx.numerical_gradient(function_2, np.array(p)) for p in zip(x0.ravel(), x1.ravel())])
+    grads = np.array(
+        [mgx.numerical_gradient(function_2, np.array(p)) for p in zip(x0.ravel(), x1.ravel(), strict=True)]
+    )
     plt.figure(figsize=(5, 5))
     plt.quiver(x0.ravel(), x1.ravel(), -grads[:, 0], -grads[:, 1], angles="xy", color="#666666")
     plt.xlim(-2, 2)
