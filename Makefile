@@ -4,11 +4,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
-EXTRAS ?= dev,viz,examples
+EXTRAS ?= dev,viz,examples,docs
 # TORCH_ORACLE=1 also installs PyTorch (CPU, ~200 MB) so the tests compare every op with it.
 TORCH_STAMP := $(if $(TORCH_ORACLE),$(VENV)/.installed-torch,)
 
-.PHONY: test demo lint typecheck dot clean
+.PHONY: test demo docs lint typecheck dot clean
 
 $(STAMP):
 	rm -f $(VENV)/.installed-*
@@ -39,6 +39,10 @@ test: $(STAMP) $(TORCH_STAMP) dot
 
 demo: $(STAMP) dot
 	$(BIN)/python examples/demo.py
+
+# The documentation site (MkDocs + Material + mkdocstrings), built with --strict into site/.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 lint: $(STAMP)
 	$(BIN)/ruff check microgradx tests examples

@@ -29,3 +29,24 @@ def test_documented_outputs():
     text = out.getvalue()
     assert "[6. 8.]" in text and "0.3" in text
     assert "is wrong at index (1, 0)" in text and "4 of 4 elements are off" in text
+
+
+def test_the_site_builds_strictly(tmp_path):
+    """`make docs` builds with --strict; CI builds it here (any warning fails)."""
+    pytest.importorskip("mkdocs", reason="the docs extra is not installed")
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    run = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    ops = (tmp_path / "site" / "ops" / "index.html").read_text()
+    assert "Backward:" in ops and "sigmoid" in ops.lower()  # the formulas come from the docstrings

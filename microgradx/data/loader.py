@@ -30,8 +30,13 @@ class DataLoader:
     drop_last : bool
         Skip a last batch smaller than ``batch_size``.
 
-    Each batch is a tuple of Tensors, one per array (labels stay integers).
+    Yields
+    ------
+    tuple of Tensor
+        One Tensor per array of the dataset (labels stay integers).
 
+    Examples
+    --------
     >>> import numpy as np
     >>> X, y = np.arange(10.0).reshape(5, 2), np.arange(5)
     >>> [b[1].shape for b in DataLoader((X, y), batch_size=2)]

@@ -192,6 +192,8 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
     target : (N,) integer class indices, or (N, C) one-hot / probability rows
     reduction : "mean" | "sum" | "none"
 
+    Examples
+    --------
     >>> cross_entropy([[0.0, 0.0]], [1])
     tensor(0.69314718)
     """
