@@ -22,6 +22,7 @@ inputs and saved arrays as soon as it has been used.
 
 from __future__ import annotations
 
+import gc
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -42,6 +43,7 @@ __all__ = [
     "is_grad_enabled",
     "no_grad",
     "set_grad_enabled",
+    "bump_version",
     "sum_to",
     "vjp",
 ]
@@ -157,6 +159,21 @@ def _broadcasts_to(small: tuple[int, ...], big: tuple[int, ...]) -> bool:
 
 
 # --------------------------------------------------------------------------- #
+# In-place modification epochs
+# --------------------------------------------------------------------------- #
+#: Bumped by every in-place modification of a tensor. A Function remembers the
+#: epoch it was recorded in; while no in-place op has happened since, backward
+#: skips the per-tensor check (one integer comparison per op).
+_epoch = [0]
+
+
+def bump_version(t: Tensor) -> None:
+    """Record that ``t``'s data (and every view sharing its counter) was modified in place."""
+    _epoch[0] += 1
+    t._counter()[0] = _epoch[0]
+
+
+# --------------------------------------------------------------------------- #
 # Function
 # --------------------------------------------------------------------------- #
 class Function:
@@ -190,15 +207,24 @@ class Function:
     tensor(12.)
     """
 
-    __slots__ = ("inputs", "needs_input_grad", "_out", "_versions", "_freed", "__dict__", "__weakref__")
+    __slots__ = ("inputs", "needs_input_grad", "_out", "_epoch", "_freed", "__dict__", "__weakref__")
 
     #: The op's name in error messages and graph pictures (default: class name, lower-case).
     name: str = "function"
 
+    #: True when ``backward`` uses only operations that NumPy arrays and Tensors
+    #: share (arithmetic, ``@``, ``.sum``, ``.reshape``, ``.transpose``, indexing,
+    #: and the helpers of :mod:`microgradx.ops` that accept both), and reads its
+    #: inputs through :attr:`saved` and its output through :attr:`result`. A plain
+    #: ``backward()`` then runs it on arrays (fast: no graph, no Tensor per step)
+    #: and ``create_graph=True`` on Tensors. The built-in ops do this; a user's
+    #: op gets Tensors unless it sets this too.
+    backward_on_arrays: bool = False
+
     inputs: tuple[Tensor, ...] | None
     needs_input_grad: tuple[bool, ...]
-    _out: weakref.ref[Tensor]
-    _versions: tuple[int, ...]
+    _out: Tensor | None
+    _epoch: int
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -215,74 +241,105 @@ class Function:
 
     @property
     def output(self) -> Tensor:
-        """The Tensor this call produced (held weakly by the Function)."""
-        ref = getattr(self, "_out", None)
-        out = ref() if ref is not None else None
+        """The Tensor this call produced, inside ``backward`` (the backward pass hands it over).
+
+        A Function keeps no reference to its output otherwise: the output refers
+        to the Function (its ``creator``), and a reference back would be a cycle.
+        """
+        out = getattr(self, "_out", None)
         if out is None:
-            raise BackwardError(f"{self.name}: its output tensor no longer exists")
+            raise BackwardError(f"{self.name}: the output is available only inside backward()")
         return out
+
+    @property
+    def saved(self) -> tuple[Any, ...]:
+        """The inputs as backward needs them: arrays in a plain backward, Tensors under create_graph."""
+        inputs = self.inputs
+        assert inputs is not None
+        return inputs if _state.enabled else tuple([t.data for t in inputs])
+
+    @property
+    def result(self) -> Any:
+        """The output as backward needs it: an array in a plain backward, the Tensor under create_graph."""
+        out = self.output
+        return out if _state.enabled else out.data
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         """Run the op on ``inputs`` (Tensors, arrays or scalars), recording it if needed."""
         fn = cls(**params) if params else cls()
-        tensors = _as_tensors(inputs)
-        record = _state.enabled and any(t._rg for t in tensors)
-        if record:
-            fn.needs_input_grad = tuple(t._rg for t in tensors)
-        else:
-            fn.needs_input_grad = (False,) * len(tensors)
-        try:
-            y = fn.forward(*[t.data for t in tensors])
+        for x in inputs:
+            if not isinstance(x, _Tensor):
+                inputs = _as_tensors(inputs)
+                break
+        n = len(inputs)
+        try:  # the common arities spelled out: this is the hot path of every op
+            if n == 1:
+                (a,) = inputs
+                need: tuple[bool, ...] = _NEEDS[a._rg]
+                y = fn.forward(a.data)
+            elif n == 2:
+                a, b = inputs
+                need = _NEEDS[a._rg, b._rg]
+                y = fn.forward(a.data, b.data)
+            else:
+                need = tuple([t._rg for t in inputs])
+                y = fn.forward(*[t.data for t in inputs])
         except ValueError as e:
             if str(e).startswith(fn.name + ":"):  # the op already named itself and the shapes
                 raise
-            shapes = ", ".join(fmt_shape(t.shape) for t in tensors)
+            shapes = ", ".join(fmt_shape(t.shape) for t in inputs)
             raise ValueError(f"{fn.name}: {e} (input shapes {shapes})") from e
         if type(y) is not np.ndarray:
             y = np.asarray(y)
-        out = _Tensor._wrap(y)
+        out = _new(_Tensor)  # Tensor._wrap(y), inlined
+        out.data = y
+        out.creator = None
+        out._vc = None
         if y.base is not None:  # a view: share the version counter with what it views
-            for t in tensors:
+            for t in inputs:
                 if np.may_share_memory(y, t.data):
-                    out._vc = t._vc
+                    out._vc = t._counter()
                     break
-        if record:
+        if _state.enabled and True in need:
             if y.dtype.kind != "f":
                 raise TypeError(
                     f"{fn.name}: produced {y.dtype} data from inputs that require grad; "
                     "a differentiable op must return floating-point data"
                 )
-            fn.inputs = tensors
-            fn._out = weakref.ref(out)
-            fn._versions = tuple(t._vc[0] for t in tensors) + (out._vc[0],)
+            fn.needs_input_grad = need
+            fn.inputs = inputs
+            fn._epoch = _epoch[0]
             out._rg = True
             out.creator = fn
+        else:
+            fn.needs_input_grad = _NEEDS[(False,) * n] if n <= 2 else (False,) * n
+            out._rg = False
         return out
 
     def _release(self) -> None:
         """Drop the inputs and everything forward saved; a later backward raises.
 
         What remains is the graph's structure, as PyTorch keeps its ``grad_fn``
-        nodes: for each input a weak reference, its shape and dtype, and its
-        creator (strongly), so that the graph can still be drawn after backward.
+        nodes: each input that is a leaf (a parameter or a constant), and for
+        each other input a weak reference to it and its creator. So the graph
+        can still be drawn after backward.
         """
         assert self.inputs is not None
-        self._freed = tuple((weakref.ref(t), t.creator, t.shape, t.data.dtype) for t in self.inputs)
+        self._freed = tuple([t if t.creator is None else (weakref.ref(t), t.creator) for t in self.inputs])
         self.inputs = None
         self.__dict__.clear()
 
-    def _check_versions(self) -> None:
+    def _check_versions(self, out: Tensor) -> None:
+        """Raise if an input or the output was modified in place after this op was recorded."""
         assert self.inputs is not None
-        out = self._out()
-        for i, (t, v) in enumerate(zip(self.inputs + (out,), self._versions, strict=True)):
-            if t is not None and t._vc[0] != v:
+        for i, t in enumerate(self.inputs + (out,)):
+            if t is not None and t._version > self._epoch:
                 what = "its output" if i == len(self.inputs) else f"input {i}"
                 raise BackwardError(
                     f"{self.name}: {what} (shape {fmt_shape(t.shape)}) was modified by an "
-                    f"in-place operation after {self.name} used it (version {t._vc[0]}, "
-                    f"expected {v}); its gradient would be wrong. Use an out-of-place "
-                    "operation (x = x + y) or work on a copy (x.detach().clone())."
+                    f"in-place operation after {self.name} used it; its gradient would be wrong. "
+                    "Use an out-of-place operation (x = x + y) or work on a copy (x.detach().clone())."
                 )
 
     def __repr__(self) -> str:
@@ -300,8 +357,6 @@ def _snake(name: str) -> str:
 
 def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     """Inputs as Tensors; Python scalars adopt the dtype of the first float Tensor."""
-    if all(type(x) is _Tensor for x in inputs):
-        return inputs
     ref = None
     for x in inputs:
         if isinstance(x, _Tensor) and x.data.dtype.kind == "f":
@@ -326,6 +381,10 @@ def backward(
     tensor in ``inputs`` (leaf or not; ``None`` where no gradient reaches it),
     as ``torch.autograd.grad`` does. See :meth:`microgradx.Tensor.backward` for
     the user-facing description.
+
+    Without ``create_graph`` gradients flow as NumPy arrays (ops whose
+    ``backward_on_arrays`` is set compute on them directly); with it, as
+    Tensors, so that the pass itself is recorded.
     """
     if not root._rg:
         raise RuntimeError(
@@ -348,15 +407,15 @@ def backward(
                 f"{fmt_shape(root.shape)}; they must be equal"
             )
     retain_graph = retain_graph or create_graph
-    seed_t = _Tensor._wrap(seed)
-    if grad is not None and create_graph and isinstance(grad, _Tensor) and grad._rg:
-        seed_t = grad
+    gseed: Any = seed
+    if create_graph:
+        gseed = grad if isinstance(grad, _Tensor) and grad._rg else _Tensor._wrap(seed)
 
     given: set[int] = set()  # arrays already stored as some tensor's .grad in this pass
     wanted = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
     captured: list[Tensor | None] = [None] * (0 if inputs is None else len(inputs))
 
-    def deliver(t: Tensor, g: Tensor) -> None:
+    def deliver(t: Tensor, g: Any) -> None:
         """The gradient of ``t`` is complete: accumulate it into .grad, or capture it."""
         if wanted is None:
             t.grad = _combine(t.grad, g, create_graph, given)
@@ -366,49 +425,102 @@ def backward(
 
     head = root.creator
     if head is None:  # a leaf: its gradient is the seed
-        deliver(root, seed_t)
+        deliver(root, gseed)
         return None if inputs is None else captured
 
+    # The pass makes no reference cycles, so the cyclic garbage collector has nothing to find
+    # here; left on, it would repeatedly traverse the whole (possibly huge) graph. It is
+    # paused for the pass and restored as the caller had it.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _run_pass(head, root, gseed, deliver, wanted, create_graph, retain_graph)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return None if inputs is None else captured
+
+
+def _run_pass(
+    head: Function,
+    root: Tensor,
+    gseed: Any,
+    deliver: Callable[[Tensor, Any], None],
+    wanted: dict[int, int] | None,
+    create_graph: bool,
+    retain_graph: bool,
+) -> None:
+    """The backward pass proper: Functions in topological order, gradients passed on."""
     pending, outputs = _count_consumers(head, root)
-    grads: dict[Function, Tensor] = {head: seed_t}
+    grads: dict[Function, Any] = {head: gseed}
     ready = [head]
+    epoch = _epoch[0]
     with set_grad_enabled(create_graph):
         while ready:
             fn = ready.pop()
             gy = grads.pop(fn, None)
-            out = outputs.pop(fn)  # held until fn has run: its backward may read self.output
-            inputs = fn.inputs
-            assert inputs is not None
+            out = outputs.pop(fn)  # held until fn has run: its backward may read its output
+            fn_inputs = fn.inputs
+            assert fn_inputs is not None
             if gy is not None:
                 if out._retains_grad if wanted is None else id(out) in wanted:
                     deliver(out, gy)
-                fn._check_versions()
-                gxs = fn.backward(gy)
-                if type(gxs) is not tuple:
-                    gxs = (gxs,)
-                if len(gxs) != len(inputs):
-                    raise BackwardError(
-                        f"{fn.name}: backward returned {len(gxs)} gradients for {len(inputs)} inputs"
-                    )
-            else:  # nothing flowed in: every input gets nothing from here
-                gxs = (None,) * len(inputs)
-            for i, (x, gx) in enumerate(zip(inputs, gxs, strict=True)):
-                creator = x.creator
-                if gx is not None and fn.needs_input_grad[i]:
-                    gx = _fit(gx, x, fn, i, create_graph)
-                    if creator is None:
-                        deliver(x, gx)
+                if fn._epoch != epoch:  # something was modified in place since fn was recorded
+                    fn._check_versions(out)
+                fn._out = out  # for self.output / self.result, during this call only
+                try:
+                    if create_graph or fn.backward_on_arrays:
+                        gxs = fn.backward(gy)
+                        if type(gxs) is not tuple:
+                            gxs = (gxs,)
                     else:
-                        prev = grads.get(creator)
-                        grads[creator] = gx if prev is None else prev + gx
-                if creator is not None:
-                    left = pending[creator] - 1
-                    pending[creator] = left
-                    if left == 0:
-                        ready.append(creator)
+                        gxs = _tensor_backward(fn, gy)
+                finally:
+                    fn._out = None
+                if len(gxs) != len(fn_inputs):
+                    raise BackwardError(
+                        f"{fn.name}: backward returned {len(gxs)} gradients for {len(fn_inputs)} inputs"
+                    )
+                need = fn.needs_input_grad
+                for i, x in enumerate(fn_inputs):
+                    gx = gxs[i]
+                    creator = x.creator
+                    if gx is not None and need[i]:
+                        xd = x.data
+                        if (
+                            create_graph
+                            or type(gx) is not np.ndarray
+                            or gx.shape != xd.shape
+                            or gx.dtype != xd.dtype
+                        ):
+                            gx = _fit(gx, x, fn, i, create_graph)
+                        if creator is None:
+                            deliver(x, gx)
+                        else:
+                            prev = grads.get(creator)
+                            grads[creator] = gx if prev is None else prev + gx
+                    if creator is not None:
+                        left = pending[creator] - 1
+                        pending[creator] = left
+                        if left == 0:
+                            ready.append(creator)
+            else:  # nothing flowed in: every input gets nothing from here
+                for x in fn_inputs:
+                    creator = x.creator
+                    if creator is not None:
+                        pending[creator] -= 1
+                        if pending[creator] == 0:
+                            ready.append(creator)
             if not retain_graph:
                 fn._release()
-    return None if inputs is None else captured
+
+
+def _tensor_backward(fn: Function, gy: np.ndarray) -> tuple[Any, ...]:
+    """A user's op in a plain backward: its backward takes and returns Tensors; the pass uses arrays."""
+    gxs = fn.backward(_Tensor._wrap(gy))
+    if type(gxs) is not tuple:
+        gxs = (gxs,)
+    return tuple(g.data if isinstance(g, _Tensor) else g for g in gxs)
 
 
 def vjp(
@@ -458,28 +570,37 @@ def _count_consumers(head: Function, root: Tensor) -> tuple[dict[Function, int],
     return pending, outputs
 
 
-def _fit(gx: Any, x: Tensor, fn: Function, i: int, create_graph: bool) -> Tensor:
-    """Make ``gx`` a Tensor of ``x``'s shape and dtype, or say exactly what is wrong."""
-    if not isinstance(gx, _Tensor):
-        gx = _Tensor._wrap(np.asarray(gx))
-    if gx.shape != x.shape:
-        if not _broadcasts_to(x.shape, gx.shape):
+def _fit(gx: Any, x: Tensor, fn: Function, i: int, create_graph: bool) -> Any:
+    """Make ``gx`` x's shape and dtype (an array, or a Tensor under create_graph), or say what is wrong."""
+    if create_graph:
+        if not isinstance(gx, _Tensor):
+            gx = _Tensor._wrap(np.asarray(gx))
+        arr = gx.data
+    else:
+        if type(gx) is not np.ndarray:
+            gx = np.asarray(gx.data if isinstance(gx, _Tensor) else gx)
+        arr = gx
+    xd = x.data
+    if arr.shape == xd.shape and arr.dtype == xd.dtype:
+        return gx
+    if arr.shape != xd.shape:
+        if not _broadcasts_to(xd.shape, arr.shape):
             raise BackwardError(
-                f"{fn.name}: backward returned a gradient of shape {fmt_shape(gx.shape)} "
-                f"for input {i} of shape {fmt_shape(x.shape)}"
+                f"{fn.name}: backward returned a gradient of shape {fmt_shape(arr.shape)} "
+                f"for input {i} of shape {fmt_shape(xd.shape)}"
             )
         if create_graph:
             from .ops.shape import sum_to as sum_to_op
 
-            gx = sum_to_op(gx, x.shape)
+            gx = sum_to_op(gx, xd.shape)
         else:
-            gx = _Tensor._wrap(sum_to(gx.data, x.shape))
-    if gx.data.dtype != x.data.dtype:
-        gx = gx.astype(x.data.dtype) if create_graph else _Tensor._wrap(gx.data.astype(x.data.dtype))
-    return gx
+            gx = sum_to(gx, xd.shape)
+    if create_graph:
+        return gx if gx.data.dtype == xd.dtype else gx.astype(xd.dtype)
+    return gx if gx.dtype == xd.dtype else gx.astype(xd.dtype)
 
 
-def _combine(prev: Tensor | None, g: Tensor, create_graph: bool, given: set[int]) -> Tensor:
+def _combine(prev: Tensor | None, g: Any, create_graph: bool, given: set[int]) -> Tensor:
     """``prev + g`` for a gradient being stored, as a Tensor that owns a writeable array.
 
     Backward passes arrays through (``a + b`` gives both inputs the same one) and
@@ -490,15 +611,21 @@ def _combine(prev: Tensor | None, g: Tensor, create_graph: bool, given: set[int]
     """
     if create_graph:
         return g if prev is None else prev + g
+    arr = g.data if isinstance(g, _Tensor) else np.asarray(g)
     if prev is not None:
-        arr = prev.data + g.data
-    else:
-        arr = g.data
-        if arr.base is not None or not arr.flags.writeable or id(arr) in given:
-            arr = arr.copy()
+        arr = prev.data + arr
+    elif arr.base is not None or not arr.flags.writeable or id(arr) in given:
+        arr = arr.copy()
     given.add(id(arr))
     return _Tensor._wrap(arr)
 
 
 #: The Tensor class; tensor.py, which imports this module, registers it here.
 _Tensor: Any = None
+_new = object.__new__
+#: needs_input_grad for one and two inputs, shared (no allocation per op)
+_NEEDS: dict[Any, tuple[bool, ...]] = {
+    **{flag: (flag,) for flag in (False, True)},
+    **{(a, b): (a, b) for a in (False, True) for b in (False, True)},
+    (False,): (False,),
+}

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .autograd import bump_version
 from .tensor import Tensor
 
 __all__ = ["SGD", "Adam", "Optimizer"]
@@ -41,7 +42,7 @@ class Optimizer:
         for p, state in zip(self.params, self.state, strict=True):
             if p.grad is not None:
                 self._update(p.data, p.grad.data, state)
-                p._vc[0] += 1
+                bump_version(p)
 
     def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
         raise NotImplementedError

@@ -18,14 +18,13 @@ bypasses all of this, exactly like ``tensor.data`` in PyTorch.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from . import autograd as _autograd
-from .autograd import Function, _state
+from .autograd import Function, _state, bump_version
 from .autograd import backward as _backward
 from .errors import broadcast_error, describe, fmt_shape
 
@@ -60,15 +59,20 @@ class Tensor:
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "grad", "_rg", "name", "creator", "_vc", "_retains_grad", "__weakref__")
+    # The fields every tensor sets live in slots; grad, name and _retains_grad are
+    # class-level defaults that an instance overrides (in its __dict__, made on
+    # first use), so an op's result costs four assignments.
+    __slots__ = ("data", "_rg", "creator", "_vc", "__dict__", "__weakref__")
 
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operator
     __hash__ = object.__hash__  # == is elementwise, identity stays hashable
 
     data: np.ndarray
-    grad: Tensor | None
-    name: str | None
     creator: Function | None
+    _vc: list[int] | None  # version counter, shared with views; made on first use
+    grad: Tensor | None = None
+    name: str | None = None
+    _retains_grad: bool = False
 
     def __init__(
         self,
@@ -90,12 +94,11 @@ class Tensor:
                 f"Tensor: data must be numeric (bool, int or float); {describe(data)} gives dtype {arr.dtype}"
             )
         self.data = arr
-        self.grad = None
         self._rg = False
-        self.name = name
         self.creator = None
-        self._vc = [0]
-        self._retains_grad = False
+        self._vc = None
+        if name is not None:
+            self.name = name
         if requires_grad:
             self.requires_grad_(True)
 
@@ -104,12 +107,9 @@ class Tensor:
         """A new tensor around ``data`` (no copy, no checks): the engine's fast path."""
         t = object.__new__(cls)
         t.data = data
-        t.grad = None
         t._rg = False
-        t.name = None
         t.creator = None
-        t._vc = [0]
-        t._retains_grad = False
+        t._vc = None
         return t
 
     @classmethod
@@ -259,7 +259,7 @@ class Tensor:
     def detach(self) -> Tensor:
         """A new leaf that shares this tensor's data and is outside the graph."""
         t = Tensor._wrap(self.data)
-        t._vc = self._vc
+        t._vc = self._counter()
         return t
 
     def clone(self) -> Tensor:
@@ -275,7 +275,14 @@ class Tensor:
 
     @property
     def _version(self) -> int:
-        return self._vc[0]
+        """When the data was last modified in place (an epoch; 0 for never)."""
+        return 0 if self._vc is None else self._vc[0]
+
+    def _counter(self) -> list[int]:
+        """The version counter (shared with views of the same memory), made on first use."""
+        if self._vc is None:
+            self._vc = [0]
+        return self._vc
 
     # ------------------------------------------------------------------ #
     # arithmetic (NumPy broadcasting; scalars adopt this tensor's dtype)
@@ -366,7 +373,7 @@ class Tensor:
                 f"{sym}: cannot update a tensor of shape {fmt_shape(self.shape)} in place "
                 f"with shape {fmt_shape(o.shape)} ({e})"
             ) from e
-        self._vc[0] += 1
+        bump_version(self)
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -388,7 +395,7 @@ class Tensor:
             self._rebase(_shape.SetItem.apply(self._detached_history("[]="), v, index=index))
             return
         self.data[index] = v.data
-        self._vc[0] += 1
+        bump_version(self)
 
     def _float_dtype(self) -> np.dtype | None:
         return self.data.dtype if self.data.dtype.kind == "f" else None
@@ -408,8 +415,6 @@ class Tensor:
             )
         old = Tensor._wrap(self.data)
         old._rg, old.creator, old.name, old._vc = self._rg, self.creator, self.name, self._vc
-        if self.creator is not None:
-            self.creator._out = weakref.ref(old)
         return old
 
     def _rebase(self, new: Tensor) -> None:
@@ -419,15 +424,14 @@ class Tensor:
                 f"in-place op would change the shape from {fmt_shape(self.shape)} to "
                 f"{fmt_shape(new.shape)}; broadcasting may not grow the updated tensor"
             )
-        version = self._vc[0] + 1
         self.data = new.data.astype(self.data.dtype, copy=False)
         self.creator = new.creator
         self._rg = True
-        self._vc = [version]
+        self._vc = [0]  # a counter of its own: `old` keeps the one shared with views
+        bump_version(self)  # ops that used this object before now see it changed
         fn = new.creator
         assert fn is not None
-        fn._out = weakref.ref(self)
-        fn._versions = fn._versions[:-1] + (version,)
+        fn._epoch = self._vc[0]  # ... but the op that made the new value is current
 
     # ------------------------------------------------------------------ #
     # indexing

@@ -164,18 +164,21 @@ def to_dot(
                 edges.append((tid, op_id))
                 if x.creator is not None:
                     stack.append(x.creator)
-        else:  # released by backward: structure only
-            for k, (ref, creator, shape, dtype) in enumerate(getattr(fn, "_freed", ())):
-                x = ref()
-                if x is not None:
-                    tid = tensor_id(x)
-                    add(tid, _tensor_label(x, show_data, show_grad), _kind(x, root))
-                else:
-                    tid = f"t{id(creator)}" if creator is not None else f"c{id(fn)}_{k}"
-                    add(tid, f"{fmt_shape(shape)} {dtype}\\n(freed by backward)", "freed")
-                edges.append((tid, op_id))
-                if creator is not None:
+        else:  # released by backward: the leaves, and the creators of the other inputs
+            for item in getattr(fn, "_freed", ()):
+                if isinstance(item, Tensor):  # a leaf: a parameter or a constant
+                    tid = tensor_id(item)
+                    add(tid, _tensor_label(item, show_data, show_grad), _kind(item, root))
+                else:  # an intermediate: drawn if someone still holds it, else a placeholder
+                    ref, creator = item
+                    held = ref()
+                    tid = f"t{id(creator)}"
+                    if held is not None:
+                        add(tid, _tensor_label(held, show_data, show_grad), _kind(held, root))
+                    else:
+                        add(tid, f"output of {creator.name}\\n(freed by backward)", "freed")
                     stack.append(creator)
+                edges.append((tid, op_id))
 
     graphviz = _graphviz()
     dot = graphviz.Digraph(

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import bump_version
 from ..errors import fmt_shape
 from ..tensor import Tensor
 
@@ -159,7 +160,7 @@ class Module:
             updates.append((p, value))
         for p, value in updates:
             p.data[...] = value
-            p._vc[0] += 1
+            bump_version(p)
 
     def __repr__(self) -> str:
         children = list(self.named_children())

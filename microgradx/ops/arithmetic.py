@@ -10,11 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
 from ..tensor import Tensor
+from . import _BuiltinOp
+from .elementwise import _log
 
 
-class Add(Function):
+class Add(_BuiltinOp):
     """Elementwise sum.
 
     Forward:  y = a + b
@@ -24,11 +25,11 @@ class Add(Function):
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a + b
 
-    def backward(self, gy: Tensor) -> tuple[Tensor, Tensor]:
+    def backward(self, gy: Any) -> tuple[Tensor, Tensor]:
         return gy, gy
 
 
-class Sub(Function):
+class Sub(_BuiltinOp):
     """Elementwise difference.
 
     Forward:  y = a - b
@@ -38,11 +39,11 @@ class Sub(Function):
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a - b
 
-    def backward(self, gy: Tensor) -> tuple[Tensor, Tensor | None]:
+    def backward(self, gy: Any) -> tuple[Tensor, Tensor | None]:
         return gy, (-gy if self.needs_input_grad[1] else None)
 
 
-class Mul(Function):
+class Mul(_BuiltinOp):
     """Elementwise product.
 
     Forward:  y = a * b
@@ -52,13 +53,13 @@ class Mul(Function):
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a * b
 
-    def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        a, b = self.inputs  # type: ignore[misc]
+    def backward(self, gy: Any) -> tuple[Tensor | None, Tensor | None]:
+        a, b = self.saved
         need_a, need_b = self.needs_input_grad
         return (gy * b if need_a else None), (gy * a if need_b else None)
 
 
-class Div(Function):
+class Div(_BuiltinOp):
     """Elementwise quotient.
 
     Forward:  y = a / b
@@ -68,15 +69,15 @@ class Div(Function):
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a / b
 
-    def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        a, b = self.inputs  # type: ignore[misc]
+    def backward(self, gy: Any) -> tuple[Tensor | None, Tensor | None]:
+        a, b = self.saved
         need_a, need_b = self.needs_input_grad
         ga = gy / b if need_a else None
         gb = -gy * a / (b * b) if need_b else None
         return ga, gb
 
 
-class Neg(Function):
+class Neg(_BuiltinOp):
     """Negation.
 
     Forward:  y = -x
@@ -86,11 +87,11 @@ class Neg(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return -x
 
-    def backward(self, gy: Tensor) -> Tensor:
+    def backward(self, gy: Any) -> Tensor:
         return -gy
 
 
-class PowScalar(Function):
+class PowScalar(_BuiltinOp):
     """Power with a constant exponent c.
 
     Forward:  y = x ** c
@@ -105,8 +106,8 @@ class PowScalar(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x**self.c
 
-    def backward(self, gy: Tensor) -> Tensor:
-        (x,) = self.inputs  # type: ignore[misc]
+    def backward(self, gy: Any) -> Tensor:
+        (x,) = self.saved
         c = self.c
         if c == 0:  # d/dx x**0 = 0 everywhere, also at x = 0 (never 0 * inf)
             return gy * 0
@@ -117,7 +118,7 @@ class PowScalar(Function):
         return gy * (c * x ** (c - 1))
 
 
-class Pow(Function):
+class Pow(_BuiltinOp):
     """Power with a tensor exponent.
 
     Forward:  y = a ** b
@@ -128,11 +129,11 @@ class Pow(Function):
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a**b
 
-    def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        a, b = self.inputs  # type: ignore[misc]
+    def backward(self, gy: Any) -> tuple[Tensor | None, Tensor | None]:
+        a, b = self.saved
         need_a, need_b = self.needs_input_grad
         ga = gy * b * a ** (b - 1) if need_a else None
-        gb = gy * self.output * a.log() if need_b else None
+        gb = gy * self.result * _log(a) if need_b else None
         return ga, gb
 
 
@@ -148,7 +149,7 @@ def power(a: Any, b: Any) -> Tensor:
     return Pow.apply(a, b)
 
 
-class Clone(Function):
+class Clone(_BuiltinOp):
     """A copy of the data.
 
     Forward:  y = x (new memory)
@@ -158,7 +159,7 @@ class Clone(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x.copy()
 
-    def backward(self, gy: Tensor) -> Tensor:
+    def backward(self, gy: Any) -> Tensor:
         return gy
 
 
@@ -167,7 +168,7 @@ def clone(x: Any) -> Tensor:
     return Clone.apply(x)
 
 
-class AsType(Function):
+class AsType(_BuiltinOp):
     """Conversion to another dtype.
 
     Forward:  y = x converted to ``dtype``
@@ -181,7 +182,7 @@ class AsType(Function):
         self.in_dtype = x.dtype
         return x.astype(self.dtype)
 
-    def backward(self, gy: Tensor) -> Tensor:
+    def backward(self, gy: Any) -> Tensor:
         return gy.astype(self.in_dtype)
 
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
 from ..tensor import Tensor
+from . import _BuiltinOp
 
 
-class Exp(Function):
+class Exp(_BuiltinOp):
     """Exponential.
 
     Forward:  y = exp(x)
@@ -24,11 +24,11 @@ class Exp(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.exp(x)
 
-    def backward(self, gy: Tensor) -> Tensor:
-        return gy * self.output
+    def backward(self, gy: Any) -> Tensor:
+        return gy * self.result
 
 
-class Log(Function):
+class Log(_BuiltinOp):
     """Natural logarithm.
 
     Forward:  y = log(x)
@@ -38,11 +38,11 @@ class Log(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.log(x)
 
-    def backward(self, gy: Tensor) -> Tensor:
-        return gy / self.inputs[0]  # type: ignore[index]
+    def backward(self, gy: Any) -> Tensor:
+        return gy / self.saved[0]
 
 
-class Sqrt(Function):
+class Sqrt(_BuiltinOp):
     """Square root.
 
     Forward:  y = sqrt(x)
@@ -52,11 +52,11 @@ class Sqrt(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.sqrt(x)
 
-    def backward(self, gy: Tensor) -> Tensor:
-        return gy / (2 * self.output)
+    def backward(self, gy: Any) -> Tensor:
+        return gy / (2 * self.result)
 
 
-class Abs(Function):
+class Abs(_BuiltinOp):
     """Absolute value.
 
     Forward:  y = |x|
@@ -66,11 +66,11 @@ class Abs(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.abs(x)
 
-    def backward(self, gy: Tensor) -> Tensor:
+    def backward(self, gy: Any) -> Tensor:
         return gy * np.sign(self.inputs[0].data)  # type: ignore[index]
 
 
-class Tanh(Function):
+class Tanh(_BuiltinOp):
     """Hyperbolic tangent.
 
     Forward:  y = tanh(x)
@@ -80,12 +80,12 @@ class Tanh(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.tanh(x)
 
-    def backward(self, gy: Tensor) -> Tensor:
-        y = self.output
+    def backward(self, gy: Any) -> Tensor:
+        y = self.result
         return gy * (1 - y * y)
 
 
-class Sigmoid(Function):
+class Sigmoid(_BuiltinOp):
     """Logistic sigmoid.
 
     Forward:  y = 1 / (1 + exp(-x)), computed as 0.5 * (tanh(x / 2) + 1): never overflows
@@ -95,12 +95,12 @@ class Sigmoid(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return 0.5 * (np.tanh(0.5 * x) + 1)
 
-    def backward(self, gy: Tensor) -> Tensor:
-        y = self.output
+    def backward(self, gy: Any) -> Tensor:
+        y = self.result
         return gy * y * (1 - y)
 
 
-class ReLU(Function):
+class ReLU(_BuiltinOp):
     """Rectified linear unit.
 
     Forward:  y = max(x, 0)
@@ -112,12 +112,12 @@ class ReLU(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.maximum(x, 0)
 
-    def backward(self, gy: Tensor) -> Tensor:
+    def backward(self, gy: Any) -> Tensor:
         x = self.inputs[0].data  # type: ignore[index]
         return gy * (x > 0).astype(x.dtype)
 
 
-class LeakyReLU(Function):
+class LeakyReLU(_BuiltinOp):
     """Leaky rectified linear unit with slope ``slope`` for negative inputs.
 
     Forward:  y = x if x > 0 else slope * x
@@ -132,12 +132,12 @@ class LeakyReLU(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.where(x > 0, x, x * np.asarray(self.slope, dtype=x.dtype))
 
-    def backward(self, gy: Tensor) -> Tensor:
+    def backward(self, gy: Any) -> Tensor:
         x = self.inputs[0].data  # type: ignore[index]
         return gy * np.where(x > 0, 1, self.slope).astype(x.dtype)
 
 
-class Clip(Function):
+class Clip(_BuiltinOp):
     """Clamp to [lo, hi] (either bound may be None).
 
     Forward:  y = min(max(x, lo), hi)
@@ -150,7 +150,7 @@ class Clip(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.clip(x, self.lo, self.hi)
 
-    def backward(self, gy: Tensor) -> Tensor:
+    def backward(self, gy: Any) -> Tensor:
         x = self.inputs[0].data  # type: ignore[index]
         inside = np.ones(x.shape, dtype=bool)
         if self.lo is not None:
@@ -158,6 +158,21 @@ class Clip(Function):
         if self.hi is not None:
             inside &= x <= self.hi
         return gy * inside.astype(x.dtype)
+
+
+def _exp(x: Any) -> Any:
+    """exp of an array (a plain backward) or of a Tensor (recorded, under create_graph)."""
+    return Exp.apply(x) if isinstance(x, Tensor) else np.exp(x)
+
+
+def _log(x: Any) -> Any:
+    """log of an array or of a Tensor (see :func:`_exp`)."""
+    return Log.apply(x) if isinstance(x, Tensor) else np.log(x)
+
+
+def _clip(x: Any, lo: float | None, hi: float | None) -> Any:
+    """clip of an array or of a Tensor (see :func:`_exp`)."""
+    return Clip.apply(x, lo=lo, hi=hi) if isinstance(x, Tensor) else np.clip(x, lo, hi)
 
 
 def exp(x: Any) -> Tensor:

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
 from ..errors import fmt_shape
 from ..tensor import Tensor
+from . import _BuiltinOp
 
 
 def _check_matmul(a: tuple[int, ...], b: tuple[int, ...]) -> None:
@@ -33,7 +33,7 @@ def _check_matmul(a: tuple[int, ...], b: tuple[int, ...]) -> None:
         ) from None
 
 
-class MatMul(Function):
+class MatMul(_BuiltinOp):
     """Matrix product with NumPy's rules (1-D operands are promoted, then squeezed).
 
     Forward:  y = a @ b
@@ -47,8 +47,8 @@ class MatMul(Function):
         _check_matmul(a.shape, b.shape)
         return np.matmul(a, b)
 
-    def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        a, b = self.inputs  # type: ignore[misc]
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        a, b = self.saved
         need_a, need_b = self.needs_input_grad
         a_vec, b_vec = a.ndim == 1, b.ndim == 1
         if a_vec:
@@ -69,7 +69,7 @@ class MatMul(Function):
         return ga, gb
 
 
-def _swap_last(x: Tensor) -> Tensor:
+def _swap_last(x: Any) -> Any:
     axes = tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)
     return x.transpose(axes)
 

@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function, is_grad_enabled
+from ..autograd import is_grad_enabled
 from ..errors import describe, fmt_shape
 from ..tensor import Tensor
-from .elementwise import clip, log
+from . import _BuiltinOp
+from .elementwise import Log, _clip, _exp, _log
 from .reduce import normalize_axis
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -25,7 +26,7 @@ def _axis(axis: int, ndim: int, op: str) -> int:
     return a
 
 
-class Softmax(Function):
+class Softmax(_BuiltinOp):
     """Softmax along one axis.
 
     Forward:  y = exp(x - max(x)) / sum(exp(x - max(x)))
@@ -39,12 +40,12 @@ class Softmax(Function):
         e = np.exp(x - x.max(axis=self.axis, keepdims=True))
         return e / e.sum(axis=self.axis, keepdims=True)
 
-    def backward(self, gy: Tensor) -> Tensor:
-        y = self.output
+    def backward(self, gy: Any) -> Any:
+        y = self.result
         return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmax(_BuiltinOp):
     """Logarithm of softmax along one axis.
 
     Forward:  y = x - max(x) - log(sum(exp(x - max(x))))
@@ -58,8 +59,8 @@ class LogSoftmax(Function):
         z = x - x.max(axis=self.axis, keepdims=True)
         return z - np.log(np.exp(z).sum(axis=self.axis, keepdims=True))
 
-    def backward(self, gy: Tensor) -> Tensor:
-        return gy - self.output.exp() * gy.sum(axis=self.axis, keepdims=True)
+    def backward(self, gy: Any) -> Any:
+        return gy - _exp(self.result) * gy.sum(axis=self.axis, keepdims=True)
 
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
@@ -143,7 +144,7 @@ def _one_sample_target(target: Any) -> Any:
 # --------------------------------------------------------------------------- #
 # cross-entropy
 # --------------------------------------------------------------------------- #
-class CrossEntropy(Function):
+class CrossEntropy(_BuiltinOp):
     """Softmax and cross-entropy fused (rows of ``t`` are one-hot or probabilities).
 
     Forward:  loss_i = -sum_c t_ic * log_softmax(x)_ic, then mean / sum / none over i
@@ -166,8 +167,8 @@ class CrossEntropy(Function):
             return loss.mean()
         return loss.sum() if self.reduction == "sum" else loss
 
-    def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        x, t = self.inputs  # type: ignore[misc]
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        x, t = self.saved
         n = x.shape[0]
         g = gy * (1.0 / n) if self.reduction == "mean" else gy
         if self.reduction == "none":
@@ -175,7 +176,7 @@ class CrossEntropy(Function):
         if is_grad_enabled():  # create_graph: build the gradient from differentiable ops
             p, logp = softmax(x, axis=1), log_softmax(x, axis=1)
         else:
-            p, logp = Tensor._wrap(self.p), Tensor._wrap(self.logp)
+            p, logp = self.p, self.logp
         need_x, need_t = self.needs_input_grad
         gx = (p * t.sum(axis=1, keepdims=True) - t) * g if need_x else None
         gt = -logp * g if need_t else None
@@ -227,8 +228,8 @@ def cross_entropy_error(y: Any, t: Any) -> Tensor:
     n, c = yb.shape
     kind, tt = _target("cross_entropy_error", t, n, c)
     if kind == "index":
-        return -log(yb[np.arange(n), tt] + 1e-7).sum() / n
-    return -(tt * log(yb + 1e-7)).sum() / n
+        return -Log.apply(yb[np.arange(n), tt] + 1e-7).sum() / n
+    return -(tt * Log.apply(yb + 1e-7)).sum() / n
 
 
 # --------------------------------------------------------------------------- #
@@ -273,7 +274,7 @@ def mse_loss(y: Any, t: Any, reduction: str = "mean") -> Tensor:
     return sq.mean() if reduction == "mean" else sq.sum()
 
 
-class BinaryCrossEntropy(Function):
+class BinaryCrossEntropy(_BuiltinOp):
     """Binary cross-entropy on probabilities, mean over all elements (n of them).
 
     Forward:  y = -mean(t * max(log p, -100) + (1 - t) * max(log(1 - p), -100))
@@ -289,16 +290,16 @@ class BinaryCrossEntropy(Function):
             log1mp = np.maximum(np.log(1 - p), -100)
         return -(t * logp + (1 - t) * log1mp).mean()
 
-    def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        p, t = self.inputs  # type: ignore[misc]
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        p, t = self.saved
         g = gy * (1.0 / p.size)
         need_p, need_t = self.needs_input_grad
         gp = gt = None
         if need_p:
-            gp = (p - t) / clip(p * (1 - p), 1e-12, None) * g
+            gp = (p - t) / _clip(p * (1 - p), 1e-12, None) * g
         if need_t:
             with np.errstate(divide="ignore"):
-                gt = (clip(log(1 - p), -100, None) - clip(log(p), -100, None)) * g
+                gt = (_clip(_log(1 - p), -100, None) - _clip(_log(p), -100, None)) * g
         return gp, gt
 
 

@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
 from ..tensor import Tensor
+from . import _BuiltinOp
+from .shape import _broadcast_to
 
 
 def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
@@ -34,7 +35,7 @@ def keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, 
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
-class Sum(Function):
+class Sum(_BuiltinOp):
     """Sum over axes.
 
     Forward:  y = sum(x, axes)
@@ -47,14 +48,14 @@ class Sum(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
-    def backward(self, gy: Tensor) -> Tensor:
+    def backward(self, gy: Any) -> Any:
         shape = self.inputs[0].shape  # type: ignore[index]
         if not self.keepdims:
             gy = gy.reshape(keepdims_shape(shape, self.axes))
-        return gy.broadcast_to(shape)
+        return _broadcast_to(gy, shape)
 
 
-class Mean(Function):
+class Mean(_BuiltinOp):
     """Mean over axes (n = number of elements averaged).
 
     Forward:  y = sum(x, axes) / n
@@ -70,14 +71,14 @@ class Mean(Function):
             raise ValueError("mean of an empty selection")
         return x.mean(axis=self.axes, keepdims=self.keepdims)
 
-    def backward(self, gy: Tensor) -> Tensor:
+    def backward(self, gy: Any) -> Any:
         shape = self.inputs[0].shape  # type: ignore[index]
         if not self.keepdims:
             gy = gy.reshape(keepdims_shape(shape, self.axes))
-        return gy.broadcast_to(shape) * (1.0 / self.n)
+        return _broadcast_to(gy, shape) * (1.0 / self.n)
 
 
-class _Extremum(Function):
+class _Extremum(_BuiltinOp):
     """Shared by :class:`Max` and :class:`Min`."""
 
     _reduce: Any = staticmethod(np.max)
@@ -90,7 +91,7 @@ class _Extremum(Function):
             raise ValueError(f"{self.name} of an empty tensor")
         return self._reduce(x, axis=self.axes, keepdims=self.keepdims)
 
-    def backward(self, gy: Tensor) -> Tensor:
+    def backward(self, gy: Any) -> Any:
         x = self.inputs[0].data  # type: ignore[index]
         kshape = keepdims_shape(x.shape, self.axes)
         y = self.output.data.reshape(kshape)

@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
 from ..autograd import sum_to as _sum_to_array
 from ..errors import fmt_shape
 from ..tensor import Tensor
+from . import _BuiltinOp
 
 
-class Reshape(Function):
+class Reshape(_BuiltinOp):
     """Same data, new shape.
 
     Forward:  y = x.reshape(shape)
@@ -37,11 +37,11 @@ class Reshape(Function):
                 f"into shape {tuple(self.shape)}"
             ) from None
 
-    def backward(self, gy: Tensor) -> Tensor:
+    def backward(self, gy: Any) -> Any:
         return gy.reshape(self.inputs[0].shape)  # type: ignore[index]
 
 
-class Transpose(Function):
+class Transpose(_BuiltinOp):
     """Permutation of the axes.
 
     Forward:  y = x.transpose(axes)
@@ -54,13 +54,13 @@ class Transpose(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.transpose(x, self.axes)
 
-    def backward(self, gy: Tensor) -> Tensor:
+    def backward(self, gy: Any) -> Any:
         if self.axes is None:
-            return transpose(gy)
-        return transpose(gy, tuple(int(i) for i in np.argsort(self.axes)))
+            return gy.T
+        return gy.transpose(tuple(int(i) for i in np.argsort(self.axes)))
 
 
-class BroadcastTo(Function):
+class BroadcastTo(_BuiltinOp):
     """Broadcast to a larger shape.
 
     Forward:  y = broadcast_to(x, shape)
@@ -73,11 +73,11 @@ class BroadcastTo(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.broadcast_to(x, self.shape)
 
-    def backward(self, gy: Tensor) -> Tensor:
-        return sum_to(gy, self.inputs[0].shape)  # type: ignore[index]
+    def backward(self, gy: Any) -> Any:
+        return _sum_to(gy, self.inputs[0].shape)  # type: ignore[index]
 
 
-class SumTo(Function):
+class SumTo(_BuiltinOp):
     """Sum down to a shape that broadcasts to the input's (the adjoint of broadcast_to).
 
     Forward:  y = sum of x over the axes that broadcasting to x.shape would add or stretch
@@ -90,8 +90,8 @@ class SumTo(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return _sum_to_array(x, self.shape)
 
-    def backward(self, gy: Tensor) -> Tensor:
-        return broadcast_to(gy, self.inputs[0].shape)  # type: ignore[index]
+    def backward(self, gy: Any) -> Any:
+        return _broadcast_to(gy, self.inputs[0].shape)  # type: ignore[index]
 
 
 def normalize_index(index: Any) -> Any:
@@ -116,7 +116,7 @@ def _has_array(index: Any) -> bool:
     return any(isinstance(p, np.ndarray) and p.ndim > 0 and p.dtype.kind != "b" for p in parts)
 
 
-class GetItem(Function):
+class GetItem(_BuiltinOp):
     """Indexing with ints, slices, None, Ellipsis, integer arrays and boolean masks.
 
     Forward:  y = x[index]
@@ -132,11 +132,23 @@ class GetItem(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x[self.index]
 
-    def backward(self, gy: Tensor) -> Tensor:
-        return IndexAdd.apply(gy, index=self.index, shape=self.inputs[0].shape)  # type: ignore[index]
+    def backward(self, gy: Any) -> Any:
+        shape = self.inputs[0].shape  # type: ignore[index]
+        if isinstance(gy, Tensor):
+            return IndexAdd.apply(gy, index=self.index, shape=shape)
+        return _scatter_add(gy, self.index, shape)
 
 
-class IndexAdd(Function):
+def _scatter_add(x: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
+    y = np.zeros(shape, dtype=x.dtype)
+    if _has_array(index):
+        np.add.at(y, index, x)
+    else:  # basic indexing and masks select each element at most once
+        y[index] = x
+    return y
+
+
+class IndexAdd(_BuiltinOp):
     """Scatter-add into zeros (the adjoint of indexing).
 
     Forward:  y = zeros(shape); y[index] += x   (repeated indices accumulate)
@@ -149,18 +161,13 @@ class IndexAdd(Function):
         self.index, self.shape = index, shape
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        y = np.zeros(self.shape, dtype=x.dtype)
-        if _has_array(self.index):
-            np.add.at(y, self.index, x)
-        else:  # basic indexing and masks select each element at most once
-            y[self.index] = x
-        return y
+        return _scatter_add(x, self.index, self.shape)
 
-    def backward(self, gy: Tensor) -> Tensor:
-        return GetItem.apply(gy, index=self.index)
+    def backward(self, gy: Any) -> Any:
+        return gy[self.index]
 
 
-class SetItem(Function):
+class SetItem(_BuiltinOp):
     """Out-of-place item assignment (records ``x[index] = v`` on a graph).
 
     Forward:  y = copy of x with y[index] = v
@@ -177,14 +184,19 @@ class SetItem(Function):
         y[self.index] = v
         return y
 
-    def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
+    def backward(self, gy: Any) -> tuple[Any, Any]:
         need_x, need_v = self.needs_input_grad
-        gx = SetItem.apply(gy, np.zeros((), dtype=gy.dtype), index=self.index) if need_x else None
-        gv = GetItem.apply(gy, index=self.index) if need_v else None
+        gx = None
+        if need_x and isinstance(gy, Tensor):
+            gx = SetItem.apply(gy, np.zeros((), dtype=gy.dtype), index=self.index)
+        elif need_x:
+            gx = gy.copy()
+            gx[self.index] = 0
+        gv = gy[self.index] if need_v else None
         return gx, gv
 
 
-class Concat(Function):
+class Concat(_BuiltinOp):
     """Join tensors along an existing axis.
 
     Forward:  y = concatenate([x1, x2, ...], axis)
@@ -197,7 +209,7 @@ class Concat(Function):
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         return np.concatenate(xs, axis=self.axis)
 
-    def backward(self, gy: Tensor) -> tuple[Tensor, ...]:
+    def backward(self, gy: Any) -> tuple[Any, ...]:
         axis = self.axis % gy.ndim
         out, start = [], 0
         for x in self.inputs:  # type: ignore[union-attr]
@@ -207,7 +219,7 @@ class Concat(Function):
         return tuple(out)
 
 
-class Stack(Function):
+class Stack(_BuiltinOp):
     """Join tensors of one shape along a new axis.
 
     Forward:  y = stack([x1, x2, ...], axis)
@@ -220,12 +232,12 @@ class Stack(Function):
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         return np.stack(xs, axis=self.axis)
 
-    def backward(self, gy: Tensor) -> tuple[Tensor, ...]:
+    def backward(self, gy: Any) -> tuple[Any, ...]:
         axis = self.axis % gy.ndim
         return tuple(gy[(slice(None),) * axis + (i,)] for i in range(len(self.inputs)))  # type: ignore[arg-type]
 
 
-class Where(Function):
+class Where(_BuiltinOp):
     """Elementwise choice by a constant boolean condition.
 
     Forward:  y = a where cond else b
@@ -238,7 +250,7 @@ class Where(Function):
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(self.cond, a, b)
 
-    def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
+    def backward(self, gy: Any) -> tuple[Any, Any]:
         need_a, need_b = self.needs_input_grad
         c = self.cond.astype(gy.dtype)
         return (gy * c if need_a else None), (gy * (1 - c) if need_b else None)
@@ -333,3 +345,13 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     if c.dtype != np.bool_:
         raise TypeError(f"where: cond must be boolean, got dtype {c.dtype}")
     return Where.apply(a, b, cond=c)
+
+
+def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
+    """broadcast_to of an array (a plain backward) or of a Tensor (recorded, under create_graph)."""
+    return broadcast_to(x, shape) if isinstance(x, Tensor) else np.broadcast_to(x, shape)
+
+
+def _sum_to(x: Any, shape: tuple[int, ...]) -> Any:
+    """sum_to of an array or of a Tensor (see :func:`_broadcast_to`)."""
+    return sum_to(x, shape) if isinstance(x, Tensor) else _sum_to_array(x, shape)
