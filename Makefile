@@ -8,7 +8,7 @@ EXTRAS ?= dev,viz,examples,docs
 # TORCH_ORACLE=1 also installs PyTorch (CPU, ~200 MB) so the tests compare every op with it.
 TORCH_STAMP := $(if $(TORCH_ORACLE),$(VENV)/.installed-torch,)
 
-.PHONY: test demo docs lint typecheck dot clean
+.PHONY: test demo docs bench lint typecheck dot clean
 
 $(STAMP):
 	rm -f $(VENV)/.installed-*
@@ -32,21 +32,25 @@ dot:
 	  else echo "note: install Graphviz (the dot program) to render graphs"; fi; }
 
 test: $(STAMP) $(TORCH_STAMP) dot
-	$(BIN)/ruff check microgradx tests examples
-	$(BIN)/ruff format --check --quiet microgradx tests examples
+	$(BIN)/ruff check microgradx tests examples benchmarks
+	$(BIN)/ruff format --check --quiet microgradx tests examples benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 demo: $(STAMP) dot
 	$(BIN)/python examples/demo.py
 
+# Benchmarks against the hand-written NumPy floor (and PyTorch CPU with TORCH_ORACLE=1).
+bench: $(STAMP) $(TORCH_STAMP)
+	$(BIN)/python benchmarks/bench.py
+
 # The documentation site (MkDocs + Material + mkdocstrings), built with --strict into site/.
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 lint: $(STAMP)
-	$(BIN)/ruff check microgradx tests examples
-	$(BIN)/ruff format --check microgradx tests examples
+	$(BIN)/ruff check microgradx tests examples benchmarks
+	$(BIN)/ruff format --check microgradx tests examples benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

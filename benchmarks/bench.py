@@ -309,7 +309,12 @@ def w3(quick: bool) -> None:
     kinds = ["mul"]
     for depth in (10**4, 10**5) if quick else (10**4, 10**5, 10**6):
         x0 = np.array(1.0)
-        makers = contenders(*(lambda f=f: f(x0, depth, kinds) for f in (floor_chain, mgx_chain, torch_chain)))
+        makers = contenders(
+            *(
+                lambda f=f, x0=x0, depth=depth: f(x0, depth, kinds)
+                for f in (floor_chain, mgx_chain, torch_chain)
+            )
+        )
         if depth == 10**4:
             verify(makers, f"chain of {depth} ops")
         runs = {name: make() for name, make in makers.items()}
@@ -346,7 +351,10 @@ def markdown(command: str) -> str:
         "|---|---|---|---|---|",
     ]
     lines += [f"| {w} | {c} | {m} | {r} | {e} |" for w, c, m, r, e in ROWS]
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}"
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"NumPy {np.__version__}"
+    )
     if torch is not None:
         machine += f", PyTorch {torch.__version__}"
     return "\n".join(
