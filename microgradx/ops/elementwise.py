@@ -88,12 +88,14 @@ class Tanh(_BuiltinOp):
 class Sigmoid(_BuiltinOp):
     """Logistic sigmoid.
 
-    Forward:  y = 1 / (1 + exp(-x)), computed as 0.5 * (tanh(x / 2) + 1): never overflows
+    Forward:  y = 1 / (1 + exp(-x))   (for large |x|, exp(-x) overflows to inf, giving y = 0
+              exactly, or underflows to 0, giving y = 1: expected, so not reported)
     Backward: dL/dx = dL/dy * y * (1 - y)
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return 0.5 * (np.tanh(0.5 * x) + 1)
+        with np.errstate(over="ignore", under="ignore"):  # faster than 0.5 * (tanh(x / 2) + 1)
+            return 1 / (1 + np.exp(-x))
 
     def backward(self, gy: Any) -> Tensor:
         y = self.result

@@ -24,6 +24,8 @@ def _check_matmul(a: tuple[int, ...], b: tuple[int, ...]) -> None:
             f"matmul: shapes {fmt_shape(a)} and {fmt_shape(b)} are not aligned: "
             f"{k_a} (last dim of a) != {k_b} ({'dim 0' if len(b) == 1 else 'second-to-last dim'} of b)"
         )
+    if len(a) <= 2 and len(b) <= 2:
+        return
     try:
         np.broadcast_shapes(a[:-2], b[:-2])
     except ValueError:
