@@ -173,36 +173,31 @@ def floor_chain(x0, n_ops, kinds):
     return run
 
 
-def mgx_chain(x0, n_ops, kinds):
-    ops = {"add": lambda y: y + 0.5, "mul": lambda y: y * 0.9, "sigmoid": F.sigmoid, "tanh": F.tanh}
+def _chain(x0, n_ops, kinds, leaf, sigmoid, tanh, grad_of):
+    """The chain program, written once for a library: its leaf constructor, ops and grad reader."""
+    ops = {"add": lambda y: y + 0.5, "mul": lambda y: y * 0.9, "sigmoid": sigmoid, "tanh": tanh}
     seq = [ops[kinds[i % len(kinds)]] for i in range(n_ops)]
 
     def run():
-        x = mgx.tensor(x0, requires_grad=True)
+        x = leaf(x0)
         y = x
         for op in seq:
             y = op(y)
         out = y.sum()
         out.backward()
-        return out.item(), [x.grad.data]
+        return out.item(), [grad_of(x)]
 
     return run
+
+
+def mgx_chain(x0, n_ops, kinds):
+    leaf = lambda a: mgx.tensor(a, requires_grad=True)  # noqa: E731
+    return _chain(x0, n_ops, kinds, leaf, F.sigmoid, F.tanh, lambda x: x.grad.data)
 
 
 def torch_chain(x0, n_ops, kinds):
-    ops = {"add": lambda y: y + 0.5, "mul": lambda y: y * 0.9, "sigmoid": torch.sigmoid, "tanh": torch.tanh}
-    seq = [ops[kinds[i % len(kinds)]] for i in range(n_ops)]
-
-    def run():
-        x = torch.tensor(x0, requires_grad=True)
-        y = x
-        for op in seq:
-            y = op(y)
-        out = y.sum()
-        out.backward()
-        return out.item(), [x.grad.numpy()]
-
-    return run
+    leaf = lambda a: torch.tensor(a, requires_grad=True)  # noqa: E731
+    return _chain(x0, n_ops, kinds, leaf, torch.sigmoid, torch.tanh, lambda x: x.grad.numpy())
 
 
 # --------------------------------------------------------------------------- #

@@ -136,9 +136,16 @@ def _as_batch(op: str, y: Any) -> tuple[Tensor, bool]:
     return y, False
 
 
-def _one_sample_target(target: Any) -> Any:
-    t = target if isinstance(target, Tensor) else Tensor._from_operand(target, None)
-    return t.reshape(1) if t.ndim == 0 else t.reshape(1, -1)
+def _batch_and_target(op: str, y: Any, target: Any) -> tuple[Tensor, bool, str, Any]:
+    """Predictions as (N, C) (a 1-D input is one sample, its target reshaped to match) and the
+    target classified by :func:`_target`: ``(y, single, kind, target)``."""
+    yb, single = _as_batch(op, y)
+    if single:
+        t = target if isinstance(target, Tensor) else Tensor._from_operand(target, None)
+        target = t.reshape(1) if t.ndim == 0 else t.reshape(1, -1)
+    n, c = yb.shape
+    kind, t = _target(op, target, n, c)
+    return yb, single, kind, t
 
 
 # --------------------------------------------------------------------------- #
@@ -199,11 +206,8 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
     tensor(0.69314718)
     """
     _check_reduction("cross_entropy", reduction)
-    x, single = _as_batch("cross_entropy", logits)
-    if single:
-        target = _one_sample_target(target)
-    n, c = x.shape
-    kind, t = _target("cross_entropy", target, n, c)
+    x, single, kind, t = _batch_and_target("cross_entropy", logits, target)
+    n = x.shape[0]
     if kind == "index":
         onehot = np.zeros(x.shape, dtype=x.dtype if x.dtype.kind == "f" else np.float64)
         onehot[np.arange(n), t] = 1
@@ -222,11 +226,8 @@ def cross_entropy_error(y: Any, t: Any) -> Tensor:
     ...                           [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]).item(), 9)
     0.510825457
     """
-    yb, single = _as_batch("cross_entropy_error", y)
-    if single:
-        t = _one_sample_target(t)
-    n, c = yb.shape
-    kind, tt = _target("cross_entropy_error", t, n, c)
+    yb, _, kind, tt = _batch_and_target("cross_entropy_error", y, t)
+    n = yb.shape[0]
     if kind == "index":
         return -Log.apply(yb[np.arange(n), tt] + 1e-7).sum() / n
     return -(tt * Log.apply(yb + 1e-7)).sum() / n
