@@ -75,6 +75,14 @@ def test_mlp_w21_update_and_its_graph(tmp_path, capsys):
         assert f">{name}<" in svg, name
 
 
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot could not be installed here")
+def test_engine_step_picture(tmp_path):
+    result = load("engine_step.py")["main"](str(tmp_path / "step.svg"))
+    np.testing.assert_array_equal(result["a"], [4.0, 5.0])  # b + 1, by hand
+    np.testing.assert_array_equal(result["b"], [1.0, 2.0])  # a
+    assert "grad [4, 5]" in (tmp_path / "step.svg").read_text()
+
+
 def test_linear_regression_matches_least_squares(tmp_path):
     w, b, slope, intercept = load("book/linear_regression.py")["main"](str(tmp_path / "lr.png"))
     assert (w, b) == pytest.approx((slope, intercept), abs=1e-6)  # np.polyfit's closed form

@@ -1,0 +1,31 @@
+"""Draw the graph of docs/engine.md's worked backward step, with every value and gradient.
+
+    python examples/engine_step.py [OUTPUT.svg]     (default: docs/images/engine_step.svg)
+
+L = sum(a * b + a) with a = [1, 2], b = [3, 4]: backward gives dL/da = b + 1 = [4, 5]
+(a receives gradient along two edges) and dL/db = a = [1, 2].
+"""
+
+import sys
+from pathlib import Path
+
+import microgradx as mgx
+
+
+def main(out: str = "docs/images/engine_step.svg") -> dict:
+    a = mgx.tensor([1.0, 2.0], requires_grad=True, name="a")
+    b = mgx.tensor([3.0, 4.0], requires_grad=True, name="b")
+    h = (a * b).retain_grad()
+    h.name = "h = a * b"
+    y = (h + a).retain_grad()
+    y.name = "y = h + a"
+    L = y.sum()
+    L.name = "L"
+    L.backward(retain_graph=True)  # keep the values for the picture
+    path = mgx.render_graph(L, out, format=Path(out).suffix.lstrip(".") or "svg")
+    print(f"dL/da = {a.grad.data}, dL/db = {b.grad.data}; graph written to {path}")
+    return {"a": a.grad.data, "b": b.grad.data, "path": path}
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
