@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-BENCH = runpy.run_path(str(Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"), run_name="bench")
+BENCH_PY = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
+BENCH = runpy.run_path(str(BENCH_PY), run_name="bench")
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -26,9 +27,8 @@ def test_the_mlp_step_contenders_agree_with_the_floor(dtype, capsys):
 def test_the_chain_contenders_agree_with_the_floor(capsys):
     x0 = np.linspace(-1, 1, 5)
     kinds = ["add", "mul", "sigmoid", "tanh"]
-    makers = BENCH["contenders"](
-        *(lambda f=f: f(x0, 40, kinds) for f in (BENCH["floor_chain"], BENCH["mgx_chain"], BENCH["torch_chain"]))
-    )
+    chains = (BENCH["floor_chain"], BENCH["mgx_chain"], BENCH["torch_chain"])
+    makers = BENCH["contenders"](*(lambda f=f: f(x0, 40, kinds) for f in chains))
     BENCH["verify"](makers, "chain of 40 ops")
     assert "microgradx" in capsys.readouterr().out
 
