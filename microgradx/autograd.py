@@ -362,7 +362,7 @@ def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
         if isinstance(x, _Tensor) and x.data.dtype.kind == "f":
             ref = x.data.dtype
             break
-    return tuple(x if isinstance(x, _Tensor) else _Tensor._from_operand(x, ref) for x in inputs)
+    return tuple([x if isinstance(x, _Tensor) else _Tensor._from_operand(x, ref) for x in inputs])
 
 
 # --------------------------------------------------------------------------- #

@@ -115,8 +115,10 @@ class Tensor:
     @classmethod
     def _from_operand(cls, x: Any, ref: np.dtype | None) -> Tensor:
         """An operand as a constant tensor; a Python scalar adopts ``ref`` (the tensor's dtype)."""
-        if ref is not None and isinstance(x, _SCALARS) and not isinstance(x, bool):
-            arr = np.asarray(x, dtype=ref)
+        if ref is not None and (type(x) is float or type(x) is int):  # the common case, fast
+            arr = np.array(x, dtype=ref)
+        elif ref is not None and isinstance(x, _SCALARS) and not isinstance(x, bool):
+            arr = np.array(x, dtype=ref)
         else:
             try:
                 arr = np.asarray(x)
@@ -288,28 +290,28 @@ class Tensor:
     # arithmetic (NumPy broadcasting; scalars adopt this tensor's dtype)
     # ------------------------------------------------------------------ #
     def __add__(self, other: Any) -> Tensor:
-        return _arith.Add.apply(self, other)
+        return _arith.Add.apply(self, self._operand(other))
 
     def __radd__(self, other: Any) -> Tensor:
-        return _arith.Add.apply(other, self)
+        return _arith.Add.apply(self._operand(other), self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return _arith.Sub.apply(self, other)
+        return _arith.Sub.apply(self, self._operand(other))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _arith.Sub.apply(other, self)
+        return _arith.Sub.apply(self._operand(other), self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return _arith.Mul.apply(self, other)
+        return _arith.Mul.apply(self, self._operand(other))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _arith.Mul.apply(other, self)
+        return _arith.Mul.apply(self._operand(other), self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _arith.Div.apply(self, other)
+        return _arith.Div.apply(self, self._operand(other))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _arith.Div.apply(other, self)
+        return _arith.Div.apply(self._operand(other), self)
 
     def __pow__(self, other: Any) -> Tensor:
         return _arith.power(self, other)
@@ -396,6 +398,12 @@ class Tensor:
             return
         self.data[index] = v.data
         bump_version(self)
+
+    def _operand(self, other: Any) -> Tensor:
+        """``other`` as a Tensor for a binary operator; a Python number adopts this tensor's float dtype."""
+        if isinstance(other, Tensor):
+            return other
+        return Tensor._from_operand(other, self.data.dtype if self.data.dtype.kind == "f" else None)
 
     def _float_dtype(self) -> np.dtype | None:
         return self.data.dtype if self.data.dtype.kind == "f" else None
