@@ -313,7 +313,7 @@ class Function:
             out._rg = True
             out.creator = fn
         else:
-            fn.needs_input_grad = _NEEDS[(False,) * n] if n <= 2 else (False,) * n
+            fn.needs_input_grad = (False,) * n
             out._rg = False
         return out
 
@@ -623,9 +623,8 @@ def _combine(prev: Tensor | None, g: Any, create_graph: bool, given: set[int]) -
 #: The Tensor class; tensor.py, which imports this module, registers it here.
 _Tensor: Any = None
 _new = object.__new__
-#: needs_input_grad for one and two inputs, shared (no allocation per op)
+#: needs_input_grad for one and two inputs, shared: a recorded op allocates no tuple for it
 _NEEDS: dict[Any, tuple[bool, ...]] = {
     **{flag: (flag,) for flag in (False, True)},
     **{(a, b): (a, b) for a in (False, True) for b in (False, True)},
-    (False,): (False,),
 }

@@ -444,3 +444,13 @@ def test_backward_leaves_the_garbage_collector_as_it_found_it(enabled):
         assert gc.isenabled() is enabled
     finally:
         gc.enable()
+
+
+def test_a_function_with_no_inputs_runs():
+    class Const(mgx.Function):
+        def forward(self):
+            return np.array([1.0, 2.0])
+
+    out = Const.apply()
+    np.testing.assert_array_equal(out.data, [1.0, 2.0])
+    assert not out.requires_grad

@@ -79,6 +79,15 @@ def _graph_classes(root, into):
         stack.extend(x.creator for x in fn.inputs if x.creator is not None)
 
 
+def test_every_op_states_its_forward_and_backward_formulas():
+    undocumented = sorted(
+        c.__name__
+        for c in _op_classes()
+        if "Forward:" not in (c.__doc__ or "") or "Backward:" not in (c.__doc__ or "")
+    )
+    assert not undocumented, f"these ops need Forward:/Backward: in their docstring: {undocumented}"
+
+
 SEEN: set = set()
 
 
