@@ -4,9 +4,21 @@ How a graph is recorded
 -----------------------
 ``Function.apply(*inputs)`` runs ``forward`` on the inputs' NumPy arrays and wraps
 the result in a new Tensor. When grad mode is on and an input requires grad, the
-Function keeps its inputs (strongly) and its output (weakly) and becomes the
-output's ``creator``. A tensor therefore holds its whole history, and dropping
-the last reference to the result frees the graph: there are no reference cycles.
+Function keeps its inputs (strongly) and becomes the output's ``creator``. It
+keeps no reference to its output, so a tensor holds its whole history and
+dropping the last reference to the result frees the graph: there are no
+reference cycles.
+
+An edge names the version it read
+---------------------------------
+An in-place operator (``c += 1``, ``c[0] = v``) gives the tensor ``c`` a new
+creator (see :mod:`microgradx.inplace`). An op recorded earlier read the old
+version of ``c``, so the engine follows each edge to the creator the input had
+*when the op was recorded*: every Function remembers the epoch it was recorded
+in (``_epoch``), and a tensor whose creator was replaced remembers the creators
+it had before (:func:`creator_read_by`). The values backward reads are checked
+the same way: ``Function.input(i)`` and ``Function.result`` raise if that value
+was overwritten after the op was recorded, instead of using the new one.
 
 How backward runs
 -----------------
@@ -22,10 +34,12 @@ inputs and saved arrays as soon as it has been used.
 
 from __future__ import annotations
 
+import functools
 import gc
+import inspect
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from contextlib import ContextDecorator
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -88,6 +102,43 @@ class set_grad_enabled(ContextDecorator):
 
     def __exit__(self, *exc: object) -> None:
         _state.enabled = _state.saved.pop()
+
+    def __call__(self, func: _F) -> _F:
+        """Decorate ``func``: its body runs in this mode (a generator's too, each time it resumes)."""
+        if inspect.isgeneratorfunction(func):
+            return _generator_in_mode(func, self._mode)  # type: ignore[return-value]
+        return super().__call__(func)
+
+
+def _generator_in_mode(func: Callable[..., Generator[Any, Any, Any]], mode: bool) -> Callable[..., Any]:
+    """``func`` (a generator function) with grad mode ``mode`` around every step of its body.
+
+    A plain decorator would only cover the call, which merely creates the generator;
+    the body runs later, in whatever mode the caller is in at each ``next()``.
+    """
+
+    @functools.wraps(func)
+    def wrapped(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        gen = func(*args, **kwargs)
+        resume: Callable[[Any], Any] = gen.send
+        value: Any = None
+        while True:
+            try:
+                with set_grad_enabled(mode):
+                    response = resume(value)
+            except StopIteration as stop:
+                return stop.value
+            try:
+                value = yield response
+                resume = gen.send
+            except GeneratorExit:
+                with set_grad_enabled(mode):
+                    gen.close()
+                raise
+            except BaseException as exc:  # thrown in by the caller: pass it on, inside the mode
+                resume, value = gen.throw, exc
+
+    return wrapped
 
 
 class no_grad(set_grad_enabled):
@@ -163,14 +214,33 @@ def _broadcasts_to(small: tuple[int, ...], big: tuple[int, ...]) -> bool:
 # --------------------------------------------------------------------------- #
 #: Bumped by every in-place modification of a tensor. A Function remembers the
 #: epoch it was recorded in; while no in-place op has happened since, backward
-#: skips the per-tensor check (one integer comparison per op).
+#: skips every per-tensor check (one integer comparison per op).
 _epoch = [0]
 
 
-def bump_version(t: Tensor) -> None:
-    """Record that ``t``'s data (and every view sharing its counter) was modified in place."""
+def bump_version(t: Tensor) -> int:
+    """Record that ``t``'s memory (and so every view sharing its counter) was modified in place.
+
+    Returns the new epoch, which is now ``t``'s version.
+    """
     _epoch[0] += 1
     t._counter()[0] = _epoch[0]
+    return _epoch[0]
+
+
+def creator_read_by(t: Tensor, epoch: int) -> Function | None:
+    """The creator ``t`` had at ``epoch``: the history an op recorded then read.
+
+    An in-place op replaces a tensor's creator and appends the old one, with the
+    epoch it was replaced at, to ``t._past``; an op recorded before that epoch
+    read the old version, so its gradient must flow into the old history.
+    """
+    past = t._past
+    if past is not None:
+        for replaced_at, creator in past:
+            if epoch < replaced_at:
+                return creator
+    return t.creator
 
 
 # --------------------------------------------------------------------------- #
@@ -188,7 +258,9 @@ class Function:
 
     Inside ``backward`` you have ``self.inputs`` (the input Tensors),
     ``self.output`` (the output Tensor) and ``self.needs_input_grad``; keyword
-    arguments given to ``apply`` go to ``__init__``.
+    arguments given to ``apply`` go to ``__init__``. If an input or the output
+    was modified in place after the op was recorded, backward raises instead
+    of calling your ``backward`` with the new values.
 
     Examples
     --------
@@ -215,11 +287,14 @@ class Function:
     #: True when ``backward`` uses only operations that NumPy arrays and Tensors
     #: share (arithmetic, ``@``, ``.sum``, ``.reshape``, ``.transpose``, indexing,
     #: and the helpers of :mod:`microgradx.ops` that accept both), and reads its
-    #: inputs through :attr:`saved` and its output through :attr:`result`. A plain
+    #: inputs through :meth:`input` and its output through :attr:`result`. A plain
     #: ``backward()`` then runs it on arrays (fast: no graph, no Tensor per step)
     #: and ``create_graph=True`` on Tensors. The built-in ops do this; a user's
     #: op gets Tensors unless it sets this too.
     backward_on_arrays: bool = False
+
+    #: For an in-place op: the epoch its output was written at (after it was recorded).
+    _out_epoch: int = 0
 
     inputs: tuple[Tensor, ...] | None
     needs_input_grad: tuple[bool, ...]
@@ -239,6 +314,15 @@ class Function:
         """Given dL/d(output), return dL/d(input) for each input (a Tensor, None, or a tuple)."""
         raise NotImplementedError(f"{type(self).__name__} must define backward(self, gy)")
 
+    #: Ops whose output is a view of their (single) input's memory (reshape, transpose,
+    #: basic indexing) define ``view_of(self, x)``: the same view of ``x``, an array or a
+    #: Tensor. With it, an in-place update of the output writes back into the input's
+    #: history, and a view whose base changed follows it (see :mod:`microgradx.inplace`).
+    view_of: Callable[[Any], Any] | None = None
+
+    # ------------------------------------------------------------------ #
+    # what backward reads, checked against in-place modification
+    # ------------------------------------------------------------------ #
     @property
     def output(self) -> Tensor:
         """The Tensor this call produced, inside ``backward`` (the backward pass hands it over).
@@ -251,60 +335,99 @@ class Function:
             raise BackwardError(f"{self.name}: the output is available only inside backward()")
         return out
 
+    def input(self, i: int) -> Any:
+        """Input ``i`` as backward reads it: an array in a plain backward, a Tensor under create_graph.
+
+        Raises if the input was modified in place after this op was recorded.
+        """
+        assert self.inputs is not None
+        t = self.inputs[i]
+        if self._epoch != _epoch[0]:  # something was modified in place since: check this input
+            t = self._unmodified(t, i)
+        return t if _state.enabled else t.data
+
+    def input_array(self, i: int) -> np.ndarray:
+        """Input ``i``'s array (checked like :meth:`input`), for masks and constants."""
+        assert self.inputs is not None
+        t = self.inputs[i]
+        if self._epoch != _epoch[0]:
+            t = self._unmodified(t, i)
+        return t.data
+
     @property
     def saved(self) -> tuple[Any, ...]:
-        """The inputs as backward needs them: arrays in a plain backward, Tensors under create_graph."""
-        inputs = self.inputs
-        assert inputs is not None
-        return inputs if _state.enabled else tuple([t.data for t in inputs])
+        """Every input as backward reads it (see :meth:`input`)."""
+        assert self.inputs is not None
+        return tuple([self.input(i) for i in range(len(self.inputs))])
 
     @property
     def result(self) -> Any:
-        """The output as backward needs it: an array in a plain backward, the Tensor under create_graph."""
+        """The output as backward reads it: an array in a plain backward, the Tensor under create_graph.
+
+        Raises if the output was modified in place after this op produced it.
+        """
         out = self.output
+        if self._epoch != _epoch[0] and out._version > max(self._epoch, self._out_epoch):
+            raise self._modified_error("its output", out)
         return out if _state.enabled else out.data
 
+    @property
+    def result_array(self) -> np.ndarray:
+        """The output's array (checked like :attr:`result`)."""
+        out = self.output
+        if self._epoch != _epoch[0] and out._version > max(self._epoch, self._out_epoch):
+            raise self._modified_error("its output", out)
+        return out.data
+
+    def _unmodified(self, t: Tensor, i: int) -> Tensor:
+        """Input ``i`` as it was when this op was recorded: kept by an in-place op, or unchanged."""
+        kept = self.__dict__.get("_originals")
+        if kept is not None and i in kept:  # an in-place op kept the value it overwrote
+            return kept[i]  # type: ignore[no-any-return]
+        if t._version > self._epoch:
+            raise self._modified_error(f"input {i}", t)
+        return t
+
+    def _modified_error(self, what: str, t: Tensor) -> BackwardError:
+        return BackwardError(
+            f"{self.name}: {what} (shape {fmt_shape(t.shape)}) was modified by an in-place "
+            f"operation after {self.name} used it, and {self.name}'s backward needs its old value; "
+            "the gradient would be wrong. Use an out-of-place operation (x = x + y) or work on "
+            "a copy (x.clone())."
+        )
+
+    def _check_versions(self, out: Tensor) -> None:
+        """For an op whose backward reads ``self.inputs`` directly (a user's op): check them all."""
+        assert self.inputs is not None
+        for i, t in enumerate(self.inputs):
+            self._unmodified(t, i)
+        if out._version > max(self._epoch, self._out_epoch):
+            raise self._modified_error("its output", out)
+
+    # ------------------------------------------------------------------ #
+    # recording
+    # ------------------------------------------------------------------ #
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
-        """Run the op on ``inputs`` (Tensors, arrays or scalars), recording it if needed."""
+        """Run the op on ``inputs`` (Tensors, arrays or scalars), recording it when an input requires grad.
+
+        The steps, for a reader: make the op (``cls(**params)``); turn the inputs into
+        Tensors; run ``forward`` on their arrays; wrap the result in a Tensor; if it
+        shares memory with an input, make it a view of that input (:func:`_make_view`);
+        and if grad mode is on and an input requires grad, record the op as the
+        result's creator. :func:`_run` is those middle steps, written for speed.
+        """
         fn = cls(**params) if params else cls()
         for x in inputs:
             if not isinstance(x, _Tensor):
                 inputs = _as_tensors(inputs)
                 break
-        n = len(inputs)
-        try:  # the common arities spelled out: this is the hot path of every op
-            if n == 1:
-                (a,) = inputs
-                need: tuple[bool, ...] = _NEEDS[a._rg]
-                y = fn.forward(a.data)
-            elif n == 2:
-                a, b = inputs
-                need = _NEEDS[a._rg, b._rg]
-                y = fn.forward(a.data, b.data)
-            else:
-                need = tuple([t._rg for t in inputs])
-                y = fn.forward(*[t.data for t in inputs])
-        except ValueError as e:
-            if str(e).startswith(fn.name + ":"):  # the op already named itself and the shapes
-                raise
-            shapes = ", ".join(fmt_shape(t.shape) for t in inputs)
-            raise ValueError(f"{fn.name}: {e} (input shapes {shapes})") from e
-        if type(y) is not np.ndarray:
-            y = np.asarray(y)
-        out = _new(_Tensor)  # Tensor._wrap(y), inlined
-        out.data = y
-        out.creator = None
-        out._vc = None
-        if y.base is not None:  # a view: share the version counter with what it views
-            for t in inputs:
-                if np.may_share_memory(y, t.data):
-                    out._vc = t._counter()
-                    break
-        if _state.enabled and True in need:
-            if y.dtype.kind != "f":
+        recording = _state.enabled
+        out, need = _run(fn, inputs, recording)
+        if recording and True in need:
+            if out.data.dtype.kind != "f":
                 raise TypeError(
-                    f"{fn.name}: produced {y.dtype} data from inputs that require grad; "
+                    f"{fn.name}: produced {out.data.dtype} data from inputs that require grad; "
                     "a differentiable op must return floating-point data"
                 )
             fn.needs_input_grad = need
@@ -312,9 +435,6 @@ class Function:
             fn._epoch = _epoch[0]
             out._rg = True
             out.creator = fn
-        else:
-            fn.needs_input_grad = (False,) * n
-            out._rg = False
         return out
 
     def _release(self) -> None:
@@ -322,28 +442,79 @@ class Function:
 
         What remains is the graph's structure, as PyTorch keeps its ``grad_fn``
         nodes: each input that is a leaf (a parameter or a constant), and for
-        each other input a weak reference to it and its creator. So the graph
-        can still be drawn after backward.
+        each other input a weak reference to it and the creator it was read
+        from. So the graph can still be drawn after backward. Ops that make
+        views keep their (small) parameters, which a view may need later.
         """
         assert self.inputs is not None
-        self._freed = tuple([t if t.creator is None else (weakref.ref(t), t.creator) for t in self.inputs])
+        freed = []
+        for t in self.inputs:
+            creator = creator_read_by(t, self._epoch)
+            freed.append(t if creator is None else (weakref.ref(t), creator))
+        self._freed = tuple(freed)
         self.inputs = None
-        self.__dict__.clear()
-
-    def _check_versions(self, out: Tensor) -> None:
-        """Raise if an input or the output was modified in place after this op was recorded."""
-        assert self.inputs is not None
-        for i, t in enumerate(self.inputs + (out,)):
-            if t is not None and t._version > self._epoch:
-                what = "its output" if i == len(self.inputs) else f"input {i}"
-                raise BackwardError(
-                    f"{self.name}: {what} (shape {fmt_shape(t.shape)}) was modified by an "
-                    f"in-place operation after {self.name} used it; its gradient would be wrong. "
-                    "Use an out-of-place operation (x = x + y) or work on a copy (x.detach().clone())."
-                )
+        if self.view_of is None:
+            self.__dict__.clear()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
+
+
+def _run(fn: Function, inputs: tuple[Tensor, ...], recording: bool) -> tuple[Tensor, tuple[bool, ...]]:
+    """Forward of ``fn`` on ``inputs``: the output Tensor and which inputs require grad.
+
+    The hot path of every op, so the common arities are spelled out. While
+    recording, an input that is a view of a tensor changed in place since is
+    first brought up to date (:func:`microgradx.inplace.refresh`).
+    """
+    n = len(inputs)
+    try:
+        if n == 1:
+            (a,) = inputs
+            if recording and a._vc is not None:
+                _inplace.refresh(a)
+            need: tuple[bool, ...] = _NEEDS[a._rg]
+            y = fn.forward(a.data)
+        elif n == 2:
+            a, b = inputs
+            if recording and (a._vc is not None or b._vc is not None):
+                _inplace.refresh(a)
+                _inplace.refresh(b)
+            need = _NEEDS[a._rg, b._rg]
+            y = fn.forward(a.data, b.data)
+        else:
+            if recording:
+                for t in inputs:
+                    if t._vc is not None:
+                        _inplace.refresh(t)
+            need = tuple([t._rg for t in inputs])
+            y = fn.forward(*[t.data for t in inputs])
+    except ValueError as e:
+        if str(e).startswith(fn.name + ":"):  # the op already named itself and the shapes
+            raise
+        shapes = ", ".join(fmt_shape(t.shape) for t in inputs)
+        raise ValueError(f"{fn.name}: {e} (input shapes {shapes})") from e
+    if type(y) is not np.ndarray:
+        y = np.asarray(y)
+    out = _new(_Tensor)  # Tensor._wrap(y), inlined
+    out.data = y
+    out.creator = None
+    out._vc = None
+    out._rg = False
+    if y.base is not None or (n and (y is inputs[0].data or (n > 1 and any(y is t.data for t in inputs)))):
+        for t in inputs:
+            if np.may_share_memory(y, t.data):
+                _make_view(out, t, fn)
+                break
+    return out, need
+
+
+def _make_view(out: Tensor, base: Tensor, fn: Function) -> None:
+    """``out`` shares ``base``'s memory: one version counter, and a link to replay the view."""
+    out._vc = base._counter()
+    out._view = (base, fn)
+    if base._hist:
+        out._hist = base._hist
 
 
 def _snake(name: str) -> str:
@@ -386,6 +557,8 @@ def backward(
     ``backward_on_arrays`` is set compute on them directly); with it, as
     Tensors, so that the pass itself is recorded.
     """
+    if root._vc is not None:  # a view of a tensor changed in place since: follow its new history
+        _inplace.refresh(root)
     if not root._rg:
         raise RuntimeError(
             "backward: this tensor does not require grad and has no creator; "
@@ -463,10 +636,12 @@ def _run_pass(
             fn_inputs = fn.inputs
             assert fn_inputs is not None
             if gy is not None:
-                if out._retains_grad if wanted is None else id(out) in wanted:
+                # (out may have been given a new history by an in-place op since: then this
+                # gradient belongs to its old version, which nobody can name)
+                if (out._retains_grad if wanted is None else id(out) in wanted) and out.creator is fn:
                     deliver(out, gy)
-                if fn._epoch != epoch:  # something was modified in place since fn was recorded
-                    fn._check_versions(out)
+                if fn._epoch != epoch and not fn.backward_on_arrays:
+                    fn._check_versions(out)  # a user's op reads self.inputs directly: check them all
                 fn._out = out  # for self.output / self.result, during this call only
                 try:
                     if create_graph or fn.backward_on_arrays:
@@ -484,7 +659,7 @@ def _run_pass(
                 need = fn.needs_input_grad
                 for i, x in enumerate(fn_inputs):
                     gx = gxs[i]
-                    creator = x.creator
+                    creator = x.creator if x._vc is None else creator_read_by(x, fn._epoch)
                     if gx is not None and need[i]:
                         xd = x.data
                         if (
@@ -506,7 +681,7 @@ def _run_pass(
                             ready.append(creator)
             else:  # nothing flowed in: every input gets nothing from here
                 for x in fn_inputs:
-                    creator = x.creator
+                    creator = x.creator if x._vc is None else creator_read_by(x, fn._epoch)
                     if creator is not None:
                         pending[creator] -= 1
                         if pending[creator] == 0:
@@ -559,7 +734,7 @@ def _count_consumers(head: Function, root: Tensor) -> tuple[dict[Function, int],
                 "retain_graph=True to the first backward() call."
             )
         for x in fn.inputs:
-            c = x.creator
+            c = x.creator if x._vc is None else creator_read_by(x, fn._epoch)
             if c is not None:
                 if c in pending:
                     pending[c] += 1
@@ -622,6 +797,8 @@ def _combine(prev: Tensor | None, g: Any, create_graph: bool, given: set[int]) -
 
 #: The Tensor class; tensor.py, which imports this module, registers it here.
 _Tensor: Any = None
+#: microgradx.inplace, which imports this module (imported at the end of tensor.py).
+_inplace: Any = None
 _new = object.__new__
 #: needs_input_grad for one and two inputs, shared: a recorded op allocates no tuple for it
 _NEEDS: dict[Any, tuple[bool, ...]] = {

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import enable_grad, no_grad, vjp
+from . import functional as F
+from .autograd import enable_grad, is_grad_enabled, no_grad, vjp
 from .errors import GradcheckError, describe, fmt_shape
 from .tensor import Tensor
 
@@ -61,6 +62,7 @@ def numerical_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, h: float =
         )
     if not x.flags.writeable:
         raise ValueError("numerical_gradient: x must be writeable (it is perturbed in place)")
+    _check_resolution(x, h)
     grad = np.zeros_like(x)
     for idx in np.ndindex(x.shape):
         orig = x[idx].copy()
@@ -73,6 +75,22 @@ def numerical_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, h: float =
             x[idx] = orig
         grad[idx] = (f_plus - f_minus) / (2 * h)
     return grad
+
+
+def _check_resolution(x: np.ndarray, h: float) -> None:
+    """Refuse a step that ``x``'s dtype cannot represent: x + h == x would give a gradient of 0."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        lost = (x + h == x) | (x - h == x)
+    if lost.any():
+        idx = tuple(int(i) for i in np.argwhere(lost)[0])
+        value = x[idx].item()
+        step = float(np.spacing(np.abs(x[idx]).astype(x.dtype)))
+        raise ValueError(
+            f"numerical_gradient: x + h == x at index {idx} (x = {value!r} in {x.dtype}, h = {h!r}): "
+            f"the step is below the resolution of {x.dtype} there (spacing {step:.3g}), so central "
+            "differences would give 0. Use float64 inputs (x.astype(np.float64)), or a larger h "
+            "that is still small against the scale of x"
+        )
 
 
 def _scalar(value: Any) -> float:
@@ -292,21 +310,42 @@ def _gradient_function(
 # --------------------------------------------------------------------------- #
 # grad
 # --------------------------------------------------------------------------- #
-def grad(fn: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def grad(
+    fn: Callable[..., Any], argnums: int | Sequence[int] = 0, allow_unused: bool = False
+) -> Callable[..., Any]:
     """The gradient of a scalar-valued ``fn`` as a function (autograd / JAX style).
+
+    ``grad`` composes: ``grad(grad(f))`` is the second derivative, to any order.
+    Arrays (or numbers) in give NumPy arrays out. A Tensor that requires grad in
+    (as inside another ``grad``, or a parameter in a gradient penalty) gives
+    Tensors out that are part of the graph (computed with ``create_graph=True``),
+    so the caller can differentiate them again.
 
     Parameters
     ----------
     fn : callable
-        Takes Tensors (and anything else) and returns a one-element Tensor.
+        Takes Tensors (and anything else) and returns a one-element Tensor
+        computed from the differentiated arguments.
     argnums : int or tuple of int
         Which positional arguments to differentiate with respect to.
+    allow_unused : bool
+        If ``fn``'s result does not depend on an argument, return zeros for it
+        (as PyTorch's ``allow_unused``) instead of raising.
 
     Returns
     -------
     callable
-        Same arguments as ``fn``; returns the gradient (a NumPy array of the
-        argument's shape) for an int ``argnums``, a tuple of them for a tuple.
+        Same arguments as ``fn``; returns the gradient (of the argument's shape)
+        for an int ``argnums``, a tuple of them for a tuple.
+
+    Raises
+    ------
+    TypeError
+        ``fn`` returned something other than a one-element Tensor (a Python
+        number has no graph: ``.item()``, ``float()`` and ``.data`` cut it).
+    ValueError
+        ``fn``'s result does not depend on a differentiated argument, and
+        ``allow_unused`` is False.
 
     Examples
     --------
@@ -315,6 +354,8 @@ def grad(fn: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[.
     array([6., 8.])
     >>> grad(lambda x, y: x * y, argnums=(0, 1))(2.0, 5.0)
     (array(5.), array(2.))
+    >>> grad(grad(lambda x: x ** 3))(2.0)  # 6 x
+    array(12.)
     """
     single = isinstance(argnums, (int, np.integer))
     nums = (int(argnums),) if single else tuple(int(a) for a in argnums)  # type: ignore[arg-type,union-attr]
@@ -325,29 +366,62 @@ def grad(fn: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[.
             if not -len(args) <= n < len(args):
                 raise IndexError(f"grad: argnums {n} is out of range for {len(args)} positional arguments")
         call = list(args)
-        leaves = []
+        wrt = []
+        in_graph = False  # differentiating a Tensor that is part of a graph: stay in it
         for n in nums:
             a = args[n]
-            data = np.array(a.data if isinstance(a, Tensor) else a, copy=True)
-            if data.dtype.kind != "f":
-                raise TypeError(
-                    f"grad: argument {n} must be floating-point to be differentiated, got dtype {data.dtype}"
-                )
-            leaf = Tensor(data, requires_grad=True)
+            if isinstance(a, Tensor) and a.requires_grad and is_grad_enabled():
+                in_graph = True
+                leaf = a
+            else:
+                data = np.array(a.data if isinstance(a, Tensor) else a, copy=True)
+                if data.dtype.kind != "f":
+                    raise TypeError(
+                        f"grad: argument {n} must be floating-point to be differentiated, "
+                        f"got dtype {data.dtype}"
+                    )
+                leaf = Tensor(data, requires_grad=True)
             call[n] = leaf
-            leaves.append(leaf)
+            wrt.append(leaf)
         with enable_grad():
             out = fn(*call, **kwargs)
-        if not isinstance(out, Tensor):  # a plain number does not depend on the arguments
-            out = Tensor._from_operand(out, None)
-        if out.size != 1:
-            raise TypeError(
-                f"grad: fn must return a Tensor with one element, got shape {fmt_shape(out.shape)}"
-            )
-        grads = vjp(out, leaves)
-        arrays = [
-            np.zeros_like(leaf.data) if g is None else g.data for leaf, g in zip(leaves, grads, strict=True)
-        ]
-        return arrays[0] if single else tuple(arrays)
+            if not isinstance(out, Tensor):
+                raise TypeError(
+                    f"grad: fn returned {type(out).__name__}; it must return a Tensor computed from its "
+                    "arguments (a Python number has no graph: .item(), float() and .data cut it)"
+                )
+            if out.size != 1:
+                raise TypeError(
+                    f"grad: fn must return a Tensor with one element, got shape {fmt_shape(out.shape)}"
+                )
+            grads = vjp(out, wrt, create_graph=in_graph)
+            results: list[Any] = []
+            for n, leaf, g in zip(nums, wrt, grads, strict=True):
+                if g is None:
+                    if not allow_unused:
+                        raise ValueError(
+                            f"grad: the result of fn does not depend on argument {n}: no gradient flows "
+                            "back to it (was the graph cut by .data, .item(), float(), detach() or a "
+                            "NumPy function?). Pass allow_unused=True to get zeros for it"
+                        )
+                    g = Tensor(np.zeros_like(leaf.data))
+                if in_graph:
+                    results.append(_in_graph(g, leaf))
+                else:
+                    results.append(g.data)
+        return results[0] if single else tuple(results)
 
     return gradient
+
+
+def _in_graph(g: Tensor, x: Tensor) -> Tensor:
+    """``g`` (a gradient with respect to ``x``) as part of ``x``'s graph.
+
+    A gradient that does not depend on ``x`` (a linear function's) is constant: its
+    derivative with respect to ``x`` is 0. Without a connection, a ``grad`` around
+    this one would find nothing to differentiate and report the graph as cut;
+    ``where(True, g, x)`` has the value ``g`` and the derivative 0 with respect to ``x``.
+    """
+    if g.requires_grad or not x.requires_grad:
+        return g
+    return F.where(np.ones(g.shape, dtype=bool), g, x)

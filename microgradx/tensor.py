@@ -6,14 +6,14 @@ side.
 
 In-place operations
 -------------------
-``+=, -=, *=, /=`` and ``t[idx] = v`` bump the tensor's version counter (shared
-with every view of the same memory). A recorded Function remembers the versions
-of its inputs and output; if one changed before backward, backward raises
-instead of using the changed value. While a graph is being recorded, an
-in-place op on a tensor that is part of it records a new node instead
-("rebases" it, as PyTorch does), and on a leaf that requires grad it is an
-error. Writing into ``t.data`` directly is the explicit escape hatch: it
-bypasses all of this, exactly like ``tensor.data`` in PyTorch.
+``+=, -=, *=, /=`` and ``t[idx] = v`` write into the tensor's memory (every view
+of it sees the change) and bump its version counter, shared with those views.
+While a graph is recorded they are recorded too, and the gradients stay right
+even when the right-hand side reads the tensor being updated, or the tensor is a
+slice or a view of another: see :mod:`microgradx.inplace`. On a leaf that
+requires grad they are an error (use ``no_grad``, as optimizers do). Writing
+into ``t.data`` directly is the explicit escape hatch: it bypasses all of this,
+exactly like ``tensor.data`` in PyTorch.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import autograd as _autograd
-from .autograd import Function, _state, bump_version
+from .autograd import Function, bump_version
 from .autograd import backward as _backward
 from .errors import broadcast_error, describe, fmt_shape
 
@@ -70,9 +70,13 @@ class Tensor:
     data: np.ndarray
     creator: Function | None
     _vc: list[int] | None  # version counter, shared with views; made on first use
-    grad: Tensor | None = None
+    _grad: Tensor | None = None
     name: str | None = None
     _retains_grad: bool = False
+    # set only on tensors that views or in-place updates touch (see microgradx.inplace):
+    _view: tuple[Tensor, Function] | None = None  # (the tensor this is a view of, the op that made it)
+    _hist: int = 0  # the epoch of the in-place update whose history this tensor's history reflects
+    _past: list[tuple[int, Function | None]] | None = None  # creators replaced by in-place updates
 
     def __init__(
         self,
@@ -172,6 +176,28 @@ class Tensor:
     @property
     def dtype(self) -> np.dtype:
         return self.data.dtype
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient (a Tensor of this tensor's shape and dtype), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad must be a Tensor or None, got {describe(value)}")
+            if value.data.shape != self.data.shape:
+                raise ValueError(
+                    f"cannot assign a grad of shape {fmt_shape(value.shape)} to a tensor of shape "
+                    f"{fmt_shape(self.shape)}; they must be equal"
+                )
+            if value.data.dtype != self.data.dtype:
+                raise TypeError(
+                    f"cannot assign a grad of dtype {value.data.dtype} to a tensor of dtype "
+                    f"{self.data.dtype}; convert it first (g.astype(...))"
+                )
+        self._grad = value
 
     @property
     def is_leaf(self) -> bool:
@@ -365,9 +391,16 @@ class Tensor:
     # ------------------------------------------------------------------ #
     def _inplace(self, op: type[Function], other: Any, ufunc: np.ufunc, sym: str) -> Tensor:
         o = other if isinstance(other, Tensor) else Tensor._from_operand(other, self._float_dtype())
-        if _state.enabled and (self._rg or o._rg):
-            self._rebase(op.apply(self._detached_history(sym), o))
+        if _inplace.recording(self, (o,)):
+            # * and / read their first input for the other's gradient: keep the value overwritten
+            keep = o._rg and op in (_arith.Mul, _arith.Div)
+            _inplace.record(self, op, (o,), sym, keep_original=keep)
             return self
+        if not self.data.flags.writeable:
+            raise ValueError(
+                f"{sym}: this tensor (shape {fmt_shape(self.shape)}) is read-only: it is a broadcast "
+                "view, where one element stands for many. Update a copy (x.clone()) instead"
+            )
         try:
             ufunc(self.data, o.data, out=self.data)
         except ValueError as e:
@@ -393,9 +426,14 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         v = value if isinstance(value, Tensor) else Tensor._from_operand(value, self._float_dtype())
         index = _shape.normalize_index(index)
-        if _state.enabled and (self._rg or v._rg):
-            self._rebase(_shape.SetItem.apply(self._detached_history("[]="), v, index=index))
+        if _inplace.recording(self, (v,)):
+            _inplace.record(self, _shape.SetItem, (v,), "[]=", index=index)
             return
+        if not self.data.flags.writeable:
+            raise ValueError(
+                f"[]=: this tensor (shape {fmt_shape(self.shape)}) is read-only: it is a broadcast "
+                "view, where one element stands for many. Update a copy (x.clone()) instead"
+            )
         self.data[index] = v.data
         bump_version(self)
 
@@ -407,39 +445,6 @@ class Tensor:
 
     def _float_dtype(self) -> np.dtype | None:
         return self.data.dtype if self.data.dtype.kind == "f" else None
-
-    def _detached_history(self, sym: str) -> Tensor:
-        """Move this tensor's value and history to a new Tensor, for an in-place op to consume."""
-        if self._rg and self.creator is None:
-            raise RuntimeError(
-                f"{sym}: a leaf tensor that requires grad cannot be modified in place while "
-                "the graph is recorded; do it under `with mgx.no_grad():` (as optimizers do) "
-                "or write x = x + y"
-            )
-        if self.data.base is not None:
-            raise RuntimeError(
-                f"{sym}: this tensor is a view of another tensor's memory; modifying it in "
-                "place while recording is not supported. Write x = x + y instead"
-            )
-        old = Tensor._wrap(self.data)
-        old._rg, old.creator, old.name, old._vc = self._rg, self.creator, self.name, self._vc
-        return old
-
-    def _rebase(self, new: Tensor) -> None:
-        """Become ``new`` (the result of the in-place op), keeping this object's identity."""
-        if new.shape != self.shape:
-            raise ValueError(
-                f"in-place op would change the shape from {fmt_shape(self.shape)} to "
-                f"{fmt_shape(new.shape)}; broadcasting may not grow the updated tensor"
-            )
-        self.data = new.data.astype(self.data.dtype, copy=False)
-        self.creator = new.creator
-        self._rg = True
-        self._vc = [0]  # a counter of its own: `old` keeps the one shared with views
-        bump_version(self)  # ops that used this object before now see it changed
-        fn = new.creator
-        assert fn is not None
-        fn._epoch = self._vc[0]  # ... but the op that made the new value is current
 
     # ------------------------------------------------------------------ #
     # indexing
@@ -540,9 +545,12 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, name: str 
 
 _autograd._Tensor = Tensor  # the engine wraps op results in this class
 
+from . import inplace as _inplace  # noqa: E402  (imports Tensor from here)
 from .ops import arithmetic as _arith  # noqa: E402  (the ops import Tensor from here)
 from .ops import elementwise as _elem  # noqa: E402
 from .ops import linalg as _linalg  # noqa: E402
 from .ops import nn as _nn  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402
 from .ops import shape as _shape  # noqa: E402
+
+_autograd._inplace = _inplace  # the engine brings stale views up to date through it

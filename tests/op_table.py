@@ -190,21 +190,25 @@ def setitem_case(draw):
 
 @st.composite
 def inplace_case(draw, sym):
+    """An in-place update of a non-leaf, directly or through a view of it (written back)."""
     small, big = draw(broadcastable_shapes())
     a = draw(tensors(np.broadcast_shapes(small, big)))
     b = draw(tensors(small, elements=nonzero() if sym == "/=" else reals()))
+    through = draw(st.sampled_from(["a slice", "itself", "a reshape"]))  # a view first: the
+    # one-example coverage test then sees ViewWrite
 
     def update(x, y):
-        out = x * 1.0  # in-place on a non-leaf is recorded (rebased), as in PyTorch
+        out = x * 1.0  # in-place on a non-leaf is recorded, as in PyTorch
+        target = {"itself": out, "a slice": out[...], "a reshape": out.reshape(out.shape)}[through]
         if sym == "+=":
-            out += y
+            target += y
         elif sym == "-=":
-            out -= y
+            target -= y
         elif sym == "*=":
-            out *= y
+            target *= y
         else:
-            out /= y
-        return out
+            target /= y
+        return out  # the base: updated through its view
 
     return Example(update, (a, b), update)
 
@@ -310,7 +314,7 @@ def regression_case(draw, loss):
 @st.composite
 def bce_case(draw):
     p = draw(tensors(shapes, elements=probabilities(0.2, 0.8)))
-    t = draw(tensors(p.shape, elements=reals(0.0, 1.0)))
+    t = draw(tensors(p.shape, elements=reals(0.001, 0.999)))  # the oracle's t +- h stays in [0, 1]
     # The oracle's truncation error h**2 / 6 * |f'''| * |g| is up to ~8e-7 for p in [0.2, 0.8]
     # (|f'''| <= 2 / 0.2**3 = 250, |g| <= 2), hence atol=1e-6.
     return Example(F.binary_cross_entropy, (p, t), TF.binary_cross_entropy if TF else None, atol=1e-6)

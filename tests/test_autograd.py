@@ -328,14 +328,22 @@ def test_in_place_on_a_non_leaf_is_recorded():
     assert not y.is_leaf
 
 
-def test_in_place_after_use_by_a_non_saving_op_still_errors():
-    # y + 1 does not need y's value, but the graph must not silently follow y's new history
+def test_in_place_after_use_by_a_non_saving_op_follows_the_old_history():
+    # y + 1 does not need y's value: its gradient flows into the history it read (y's old
+    # version), not y's new one. Sigmoid's backward reads its output y, which was overwritten:
+    # that is the error (PyTorch raises here too).
     x = mgx.tensor([1.0], requires_grad=True)
     y = F.sigmoid(x)
     z = y + 1
     y *= 3
-    with pytest.raises(RuntimeError, match="add: input 0"):
+    with pytest.raises(RuntimeError, match="sigmoid: its output .* was modified by an in-place"):
         z.backward(np.ones(1))
+    x2 = mgx.tensor([1.0], requires_grad=True)
+    y2 = x2 * 2
+    z2 = y2 + 1
+    y2 *= 3
+    z2.backward(np.ones(1))  # by hand: dz2/dx2 = 2 (y2's update came after z2)
+    np.testing.assert_array_equal(x2.grad.data, [2.0])
 
 
 def test_setitem_of_a_value_that_requires_grad_into_a_buffer():
@@ -454,3 +462,32 @@ def test_a_function_with_no_inputs_runs():
     out = Const.apply()
     np.testing.assert_array_equal(out.data, [1.0, 2.0])
     assert not out.requires_grad
+
+
+def test_no_grad_on_a_generator_function_covers_its_body():
+    # Regression: the decorator returned the generator, whose body then ran with recording on.
+    x = mgx.tensor(1.0, requires_grad=True)
+
+    @mgx.no_grad()
+    def scaled(n):
+        for i in range(n):
+            yield x * i
+            assert not mgx.is_grad_enabled()  # still off when resumed
+
+    @mgx.no_grad
+    def bare():
+        yield x * 2
+
+    outs = list(scaled(3)) + list(bare())
+    assert not any(o.requires_grad for o in outs)
+    assert mgx.is_grad_enabled()  # the caller's mode between and after the steps
+    gen = scaled(2)
+    next(gen)
+    assert (x * 2).requires_grad  # suspended: the caller records as before
+
+    @mgx.enable_grad()
+    def recording():
+        yield x * 2
+
+    with mgx.no_grad():
+        assert next(recording()).requires_grad

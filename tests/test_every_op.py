@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import microgradx as mgx
 import microgradx.functional as F
 from microgradx import Function, Tensor
+from microgradx.autograd import creator_read_by
 from microgradx.testing import assert_gradients_match
 from tests.op_table import NOT_DIFFERENTIABLE, TABLE
 from tests.strategies import seeds
@@ -45,7 +46,7 @@ def public_ops():
 
 #: Tensor properties that are attributes, not ops.
 ATTRIBUTES = {
-    f"Tensor.{n}" for n in ("requires_grad", "shape", "ndim", "size", "dtype", "is_leaf", "grad_fn")
+    f"Tensor.{n}" for n in ("requires_grad", "shape", "ndim", "size", "dtype", "is_leaf", "grad_fn", "grad")
 }
 
 
@@ -76,7 +77,7 @@ def _graph_classes(root, into):
             continue
         seen.add(fn)
         into.add(type(fn))
-        stack.extend(x.creator for x in fn.inputs if x.creator is not None)
+        stack.extend(c for c in (creator_read_by(x, fn._epoch) for x in fn.inputs) if c is not None)
 
 
 def test_every_op_states_its_forward_and_backward_formulas():

@@ -98,8 +98,6 @@ def test_grad_on_the_book_functions():
     dx, dy = mgx.grad(lambda x, y: (x * y).sum(), argnums=(0, 1))(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
     np.testing.assert_array_equal(dx, [3.0, 4.0])
     np.testing.assert_array_equal(dy, [1.0, 2.0])
-    unused = mgx.grad(lambda x, y: x * 2.0, argnums=1)(1.0, 5.0)
-    assert unused == 0.0
 
 
 def test_grad_errors_are_clear():
@@ -121,3 +119,61 @@ def test_vjp_touches_no_grad_and_keeps_the_graph():
     assert x.grad is None and h.grad is None
     y.backward()  # the graph is still there
     np.testing.assert_array_equal(x.grad.data, 6 * x.data)
+
+
+# --------------------------------------------------------------------------- #
+# numerical_gradient below the input's resolution
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize(
+    "x",
+    [np.array([1.0, 2.0], dtype=np.float16), np.array([5000.0], dtype=np.float32), np.array([1e13])],
+    ids=["float16 at 1", "float32 at 5000", "float64 at 1e13"],
+)
+def test_numerical_gradient_refuses_a_step_below_the_resolution(x):
+    # Regression: x + h == x, so both sides were equal and the "gradient" was 0 without a word.
+    with pytest.raises(ValueError, match=r"x \+ h == x .* float64 .* larger h"):
+        mgx.numerical_gradient(lambda a: np.sum(a**2), x)
+
+
+def test_numerical_gradient_with_a_step_the_input_resolves():
+    x = np.array([5000.0], dtype=np.float32)
+    g = mgx.numerical_gradient(lambda a: float(np.sum(a.astype(np.float64) ** 2)), x, h=0.5)
+    np.testing.assert_allclose(g, [10000.0], rtol=1e-6)
+
+
+# --------------------------------------------------------------------------- #
+# grad composes, and refuses a result that is not connected to its input
+# --------------------------------------------------------------------------- #
+def test_grad_of_grad_to_third_order():
+    f = lambda t: (t**3).sum()  # noqa: E731
+    x = np.array([2.0])
+    assert mgx.grad(mgx.grad(f))(x) == pytest.approx(12.0)  # 6x, by hand (returned [0.] before)
+    assert mgx.grad(mgx.grad(mgx.grad(f)))(x) == pytest.approx(6.0)
+    g = lambda t: F.tanh(t).sum()  # noqa: E731
+    xs = np.array([0.3, -0.7])
+    second = mgx.grad(lambda t: mgx.grad(g)(t).sum())(xs)
+    np.testing.assert_allclose(second, -2 * np.tanh(xs) * (1 - np.tanh(xs) ** 2), rtol=1e-12)
+
+
+def test_grad_of_a_linear_function_composes_to_zero():
+    assert mgx.grad(mgx.grad(lambda t: (3.0 * t).sum()))(np.array([1.5])) == 0.0  # as in JAX
+
+
+def test_grad_inside_a_loss_is_differentiable():
+    # a gradient penalty: a Tensor that requires grad goes in, a Tensor in the graph comes out
+    w = mgx.tensor([1.0, -2.0], requires_grad=True)
+    g = mgx.grad(lambda t: (t**3).sum())(w)
+    assert isinstance(g, mgx.Tensor) and g.requires_grad
+    (g * g).sum().backward()  # sum (3 w^2)^2 -> d/dw = 36 w^3
+    np.testing.assert_allclose(w.grad.data, 36 * w.data**3)
+
+
+def test_grad_of_a_function_not_connected_to_its_input_is_an_error():
+    with pytest.raises(TypeError, match="grad: fn returned float; it must return a Tensor"):
+        mgx.grad(lambda t: float((t.data**2).sum()))(np.array([1.0, 2.0]))
+    x = mgx.tensor(1.0)
+    with pytest.raises(ValueError, match="grad: the result of fn does not depend on argument 1"):
+        mgx.grad(lambda x, y: x * 2.0, argnums=1)(x, 5.0)
+    with pytest.raises(ValueError, match="does not depend on argument 0: .* allow_unused=True"):
+        mgx.grad(lambda t: mgx.tensor(t.data).sum())(np.array([1.0]))
+    np.testing.assert_array_equal(mgx.grad(lambda x, y: x * 2.0, argnums=1, allow_unused=True)(x, 5.0), 0.0)

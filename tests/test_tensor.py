@@ -132,3 +132,21 @@ def test_numerical_gradient_restores_x_when_f_raises_and_checks_its_arguments():
         mgx.numerical_gradient(lambda a: a.sum(), np.array([1, 2]))
     with pytest.raises(ValueError, match="must return a scalar"):
         mgx.numerical_gradient(lambda a: a, x)
+
+
+def test_assigning_a_gradient_checks_shape_and_dtype():
+    x = mgx.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"grad of shape \(1,\) .* tensor of shape \(2,\)"):
+        x.grad = mgx.tensor([1.0])  # would have broadcast silently
+    with pytest.raises(ValueError, match=r"grad of shape \(3,\) .* tensor of shape \(2,\)"):
+        x.grad = mgx.tensor([1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="grad of dtype float32 .* tensor of dtype float64"):
+        x.grad = mgx.tensor([1.0, 2.0], dtype=np.float32)
+    with pytest.raises(TypeError, match="grad must be a Tensor or None"):
+        x.grad = [1.0, 2.0]
+    assert x.grad is None  # nothing was assigned
+    x.grad = mgx.tensor([0.5, 0.5])
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.5, 2.5])
+    x.grad = None
+    assert x.grad is None

@@ -2,6 +2,8 @@
 
 Broadcasting is undone by the engine: each backward returns gradients of the
 broadcast (output) shape and the engine sums them down to each input's shape.
+Each backward reads only the inputs the asked-for gradients need (mul's
+gradient for ``a`` reads ``b``, and so on), as PyTorch's does.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 from ..tensor import Tensor
 from . import _BuiltinOp
 from .elementwise import _log
+from .shape import _where
 
 
 class Add(_BuiltinOp):
@@ -54,26 +57,26 @@ class Mul(_BuiltinOp):
         return a * b
 
     def backward(self, gy: Any) -> tuple[Tensor | None, Tensor | None]:
-        a, b = self.saved
         need_a, need_b = self.needs_input_grad
-        return (gy * b if need_a else None), (gy * a if need_b else None)
+        return (gy * self.input(1) if need_a else None), (gy * self.input(0) if need_b else None)
 
 
 class Div(_BuiltinOp):
     """Elementwise quotient.
 
     Forward:  y = a / b
-    Backward: dL/da = dL/dy / b,  dL/db = -dL/dy * a / b**2
+    Backward: dL/da = dL/dy / b,  dL/db = -dL/dy * ((a / b) / b)
+              (a / b**2 would square b: 0 for b = 1e-23 in float32, inf for 1e200 in float64)
     """
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a / b
 
     def backward(self, gy: Any) -> tuple[Tensor | None, Tensor | None]:
-        a, b = self.saved
         need_a, need_b = self.needs_input_grad
+        b = self.input(1)
         ga = gy / b if need_a else None
-        gb = -gy * a / (b * b) if need_b else None
+        gb = -gy * ((self.input(0) / b) / b) if need_b else None
         return ga, gb
 
 
@@ -107,33 +110,41 @@ class PowScalar(_BuiltinOp):
         return x**self.c
 
     def backward(self, gy: Any) -> Tensor:
-        (x,) = self.saved
         c = self.c
         if c == 0:  # d/dx x**0 = 0 everywhere, also at x = 0 (never 0 * inf)
             return gy * 0
         if c == 1:
             return gy
+        x = self.input(0)
         if c == 2:
             return gy * (2 * x)
         return gy * (c * x ** (c - 1))
 
 
 class Pow(_BuiltinOp):
-    """Power with a tensor exponent.
+    """Power with a tensor exponent (or a constant base, for ``2 ** t``).
 
     Forward:  y = a ** b
-    Backward: dL/da = dL/dy * b * a ** (b - 1),  dL/db = dL/dy * y * log(a)
-    (the second needs a > 0; it is computed only when b requires grad)
+    Backward: dL/da = dL/dy * b * a ** (b - 1),  and 0 where b = 0 (also at a = 0, where
+              the formula gives 0 * inf);
+              dL/db = dL/dy * y * log(a),  and 0 where a = 0 and b >= 0 (the limit:
+              y log a -> 0 as a -> 0 for b > 0; the formula gives 0 * -inf). As PyTorch.
     """
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a**b
 
     def backward(self, gy: Any) -> tuple[Tensor | None, Tensor | None]:
-        a, b = self.saved
         need_a, need_b = self.needs_input_grad
-        ga = gy * b * a ** (b - 1) if need_a else None
-        gb = gy * self.result * _log(a) if need_b else None
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # the masked points below
+            if need_a:
+                a, b = self.input(0), self.input(1)
+                ga = _where(self.input_array(1) == 0, 0.0, gy * (b * a ** (b - 1)))
+            if need_b:
+                a_arr, b_arr = self.input_array(0), self.input_array(1)
+                zero_base = (a_arr == 0) & (b_arr >= 0)
+                gb = _where(zero_base, 0.0, gy * (self.result * _log(self.input(0))))
         return ga, gb
 
 

@@ -1,7 +1,10 @@
 """Elementwise functions of one tensor: exp, log, sqrt, abs, tanh, sigmoid, relu, clip.
 
 Kinked functions (abs, relu, leaky_relu, clip) use the subgradient PyTorch uses
-at the kink: abs'(0) = 0, relu'(0) = 0, clip' = 1 on the closed interval.
+at the kink: abs'(0) = 0, relu'(0) = 0, clip' = 1 on the closed interval. Each
+backward reads the value PyTorch's reads (the output for exp, sqrt, tanh,
+sigmoid and relu; the input for the others), so an in-place update is an error
+in the same programs.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ class Log(_BuiltinOp):
         return np.log(x)
 
     def backward(self, gy: Any) -> Tensor:
-        return gy / self.saved[0]
+        return gy / self.input(0)
 
 
 class Sqrt(_BuiltinOp):
@@ -67,7 +70,7 @@ class Abs(_BuiltinOp):
         return np.abs(x)
 
     def backward(self, gy: Any) -> Tensor:
-        return gy * np.sign(self.inputs[0].data)  # type: ignore[index]
+        return gy * np.sign(self.input_array(0))
 
 
 class Tanh(_BuiltinOp):
@@ -105,8 +108,9 @@ class Sigmoid(_BuiltinOp):
 class ReLU(_BuiltinOp):
     """Rectified linear unit.
 
-    Forward:  y = max(x, 0)
-    Backward: dL/dx = dL/dy * [x > 0]
+    Forward:  y = max(x, 0)   (nan stays nan)
+    Backward: dL/dx = dL/dy * [not y <= 0]   (= [x > 0], and 1 at x = nan, as PyTorch's
+              threshold_backward: the gradient passes where the value is unknown)
     """
 
     name = "relu"
@@ -115,8 +119,8 @@ class ReLU(_BuiltinOp):
         return np.maximum(x, 0)
 
     def backward(self, gy: Any) -> Tensor:
-        x = self.inputs[0].data  # type: ignore[index]
-        return gy * (x > 0).astype(x.dtype)
+        y = self.result_array
+        return gy * (~(y <= 0)).astype(y.dtype)
 
 
 class LeakyReLU(_BuiltinOp):
@@ -135,7 +139,7 @@ class LeakyReLU(_BuiltinOp):
         return np.where(x > 0, x, x * np.asarray(self.slope, dtype=x.dtype))
 
     def backward(self, gy: Any) -> Tensor:
-        x = self.inputs[0].data  # type: ignore[index]
+        x = self.input_array(0)
         return gy * np.where(x > 0, 1, self.slope).astype(x.dtype)
 
 
@@ -153,7 +157,7 @@ class Clip(_BuiltinOp):
         return np.clip(x, self.lo, self.hi)
 
     def backward(self, gy: Any) -> Tensor:
-        x = self.inputs[0].data  # type: ignore[index]
+        x = self.input_array(0)
         inside = np.ones(x.shape, dtype=bool)
         if self.lo is not None:
             inside &= x >= self.lo

@@ -50,22 +50,22 @@ class MatMul(_BuiltinOp):
         return np.matmul(a, b)
 
     def backward(self, gy: Any) -> tuple[Any, Any]:
-        a, b = self.saved
         need_a, need_b = self.needs_input_grad
-        a_vec, b_vec = a.ndim == 1, b.ndim == 1
+        a_shape, b_shape = (t.shape for t in self.inputs)  # type: ignore[union-attr]
+        a_vec, b_vec = len(a_shape) == 1, len(b_shape) == 1
         if a_vec:
-            a = a.reshape(1, -1)
             gy = gy.reshape(gy.shape[:-1] + (1,) + gy.shape[-1:]) if not b_vec else gy.reshape(1)
         if b_vec:
-            b = b.reshape(-1, 1)
             gy = gy.reshape(gy.shape + (1,))
         ga = gb = None
-        if need_a:
-            ga = gy @ _swap_last(b)
+        if need_a:  # reads b only
+            b = self.input(1)
+            ga = gy @ _swap_last(b.reshape(-1, 1) if b_vec else b)
             if a_vec:
                 ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
-        if need_b:
-            gb = _swap_last(a) @ gy
+        if need_b:  # reads a only
+            a = self.input(0)
+            gb = _swap_last(a.reshape(1, -1) if a_vec else a) @ gy
             if b_vec:
                 gb = gb.reshape(gb.shape[:-1])
         return ga, gb

@@ -14,16 +14,10 @@ import numpy as np
 from ..autograd import is_grad_enabled
 from ..errors import describe, fmt_shape
 from ..tensor import Tensor
-from . import _BuiltinOp
+from . import _BuiltinOp, normalize_axis
 from .elementwise import Log, _clip, _exp, _log
-from .reduce import normalize_axis
 
 _REDUCTIONS = ("mean", "sum", "none")
-
-
-def _axis(axis: int, ndim: int, op: str) -> int:
-    (a,) = normalize_axis(axis, ndim, op)
-    return a
 
 
 class Softmax(_BuiltinOp):
@@ -70,7 +64,7 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
     tensor([1., 0.])
     """
     x = x if isinstance(x, Tensor) else Tensor._from_operand(x, None)
-    return Softmax.apply(x, axis=_axis(axis, x.ndim, "softmax"))
+    return Softmax.apply(x, axis=normalize_axis(axis, x.ndim, "softmax"))
 
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
@@ -80,7 +74,7 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
     tensor([-0.69314718, -0.69314718])
     """
     x = x if isinstance(x, Tensor) else Tensor._from_operand(x, None)
-    return LogSoftmax.apply(x, axis=_axis(axis, x.ndim, "log_softmax"))
+    return LogSoftmax.apply(x, axis=normalize_axis(axis, x.ndim, "log_softmax"))
 
 
 # --------------------------------------------------------------------------- #
@@ -152,41 +146,56 @@ def _batch_and_target(op: str, y: Any, target: Any) -> tuple[Tensor, bool, str, 
 # cross-entropy
 # --------------------------------------------------------------------------- #
 class CrossEntropy(_BuiltinOp):
-    """Softmax and cross-entropy fused (rows of ``t`` are one-hot or probabilities).
+    """Softmax and cross-entropy fused, against class indices (``index``) or target rows ``t``.
 
-    Forward:  loss_i = -sum_c t_ic * log_softmax(x)_ic, then mean / sum / none over i
-    Backward: dL/dx_i = g_i * (softmax(x_i) * sum_c t_ic - t_i)   (= g_i * (p_i - t_i) for
-              rows that sum to 1),  dL/dt_i = -g_i * log_softmax(x_i)
+    Forward:  loss_i = -log_softmax(x)_i[index_i]   (class indices: picked, not multiplied, so a
+              -inf logit of another class is fine), or
+              loss_i = -sum_c t_ic * log_softmax(x)_ic   (one-hot or probability rows),
+              then mean / sum / none over i
+    Backward: dL/dx_i = g_i * (softmax(x_i) - onehot(index_i)), or
+              dL/dx_i = g_i * (softmax(x_i) * sum_c t_ic - t_i)   (= g_i * (p_i - t_i) for rows
+              that sum to 1),  dL/dt_i = -g_i * log_softmax(x_i)
               where g_i = dL/dy / N (mean), dL/dy (sum) or dL/dy_i (none)
     """
 
-    def __init__(self, reduction: str) -> None:
-        self.reduction = reduction
+    def __init__(self, reduction: str, index: np.ndarray | None = None) -> None:
+        self.reduction, self.index = reduction, index
 
-    def forward(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def forward(self, x: np.ndarray, t: np.ndarray | None = None) -> np.ndarray:
         z = x - x.max(axis=1, keepdims=True)
         e = np.exp(z)
         s = e.sum(axis=1, keepdims=True)
         self.logp = z - np.log(s)
         self.p = e / s
-        loss = -(t * self.logp).sum(axis=1)
+        if self.index is not None:
+            loss = -self.logp[np.arange(x.shape[0]), self.index]
+        else:
+            loss = -(t * self.logp).sum(axis=1)
         if self.reduction == "mean":
             return loss.mean()
         return loss.sum() if self.reduction == "sum" else loss
 
-    def backward(self, gy: Any) -> tuple[Any, Any]:
-        x, t = self.saved
-        n = x.shape[0]
+    def backward(self, gy: Any) -> Any:
+        n = self.inputs[0].shape[0]  # type: ignore[index]
         g = gy * (1.0 / n) if self.reduction == "mean" else gy
         if self.reduction == "none":
             g = g.reshape(n, 1)
         if is_grad_enabled():  # create_graph: build the gradient from differentiable ops
+            x = self.input(0)
             p, logp = softmax(x, axis=1), log_softmax(x, axis=1)
         else:
             p, logp = self.p, self.logp
+        if self.index is not None:
+            onehot = np.zeros(self.p.shape, dtype=self.p.dtype)
+            onehot[np.arange(n), self.index] = 1
+            return (p - onehot) * g
         need_x, need_t = self.needs_input_grad
-        gx = (p * t.sum(axis=1, keepdims=True) - t) * g if need_x else None
-        gt = -logp * g if need_t else None
+        gx = gt = None
+        if need_x:
+            t = self.input(1)
+            gx = (p * t.sum(axis=1, keepdims=True) - t) * g
+        if need_t:
+            gt = -logp * g
         return gx, gt
 
 
@@ -207,12 +216,12 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
     """
     _check_reduction("cross_entropy", reduction)
     x, single, kind, t = _batch_and_target("cross_entropy", logits, target)
-    n = x.shape[0]
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
     if kind == "index":
-        onehot = np.zeros(x.shape, dtype=x.dtype if x.dtype.kind == "f" else np.float64)
-        onehot[np.arange(n), t] = 1
-        t = onehot
-    loss = CrossEntropy.apply(x, t, reduction=reduction)
+        loss = CrossEntropy.apply(x, reduction=reduction, index=t)
+    else:
+        loss = CrossEntropy.apply(x, t, reduction=reduction)
     return loss.reshape(()) if single and reduction == "none" else loss
 
 
@@ -292,7 +301,7 @@ class BinaryCrossEntropy(_BuiltinOp):
         return -(t * logp + (1 - t) * log1mp).mean()
 
     def backward(self, gy: Any) -> tuple[Any, Any]:
-        p, t = self.saved
+        p, t = self.input(0), self.input(1)
         g = gy * (1.0 / p.size)
         need_p, need_t = self.needs_input_grad
         gp = gt = None
@@ -313,9 +322,8 @@ def binary_cross_entropy(p: Any, t: Any) -> Tensor:
     tensor(0.69314718)
     """
     p, t = _same_shape("binary_cross_entropy", p, t)
-    bad = p.data[(p.data < 0) | (p.data > 1) | np.isnan(p.data)]
-    if bad.size:
-        raise ValueError(
-            f"binary_cross_entropy: probabilities must lie in [0, 1]; got {bad.flat[0].item()!r}"
-        )
+    for what, v in (("probabilities", p.data), ("targets", t.data)):
+        bad = v[~((v >= 0) & (v <= 1))]  # nan too
+        if bad.size:
+            raise ValueError(f"binary_cross_entropy: {what} must lie in [0, 1]; got {bad.flat[0].item()!r}")
     return BinaryCrossEntropy.apply(p, t)

@@ -7,27 +7,8 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from . import _BuiltinOp
+from . import _BuiltinOp, normalize_axes
 from .shape import _broadcast_to
-
-
-def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
-    """``axis`` (None, an int or a tuple) as a sorted tuple of non-negative axes."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for a in axes:
-        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
-            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
-        if not -ndim <= a < ndim:
-            raise np.exceptions.AxisError(
-                f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions"
-            )
-        out.append(int(a) % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{op}: repeated axis in {axis!r}")
-    return tuple(sorted(out))
 
 
 def keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
@@ -92,9 +73,9 @@ class _Extremum(_BuiltinOp):
         return self._reduce(x, axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, gy: Any) -> Any:
-        x = self.inputs[0].data  # type: ignore[index]
+        x = self.input_array(0)
         kshape = keepdims_shape(x.shape, self.axes)
-        y = self.output.data.reshape(kshape)
+        y = self.result_array.reshape(kshape)
         mask = (x == y).astype(x.dtype)
         mask /= mask.sum(axis=self.axes, keepdims=True)
         return gy.reshape(kshape) * mask
@@ -130,7 +111,7 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A0
     tensor([4., 6.])
     """
     x = x if isinstance(x, Tensor) else Tensor._from_operand(x, None)
-    return Sum.apply(x, axes=normalize_axis(axis, x.ndim, "sum"), keepdims=keepdims)
+    return Sum.apply(x, axes=normalize_axes(axis, x.ndim, "sum"), keepdims=keepdims)
 
 
 def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -141,7 +122,7 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     tensor([1.5, 3.5])
     """
     x = x if isinstance(x, Tensor) else Tensor._from_operand(x, None)
-    return Mean.apply(x, axes=normalize_axis(axis, x.ndim, "mean"), keepdims=keepdims)
+    return Mean.apply(x, axes=normalize_axes(axis, x.ndim, "mean"), keepdims=keepdims)
 
 
 def max(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
@@ -152,7 +133,7 @@ def max(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A0
     tensor([5., 4.])
     """
     x = x if isinstance(x, Tensor) else Tensor._from_operand(x, None)
-    return Max.apply(x, axes=normalize_axis(axis, x.ndim, "max"), keepdims=keepdims)
+    return Max.apply(x, axes=normalize_axes(axis, x.ndim, "max"), keepdims=keepdims)
 
 
 def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
@@ -163,4 +144,4 @@ def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A0
     tensor([1., 3.])
     """
     x = x if isinstance(x, Tensor) else Tensor._from_operand(x, None)
-    return Min.apply(x, axes=normalize_axis(axis, x.ndim, "min"), keepdims=keepdims)
+    return Min.apply(x, axes=normalize_axes(axis, x.ndim, "min"), keepdims=keepdims)

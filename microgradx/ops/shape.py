@@ -3,6 +3,10 @@
 ``broadcast_to`` and ``sum_to`` are each other's adjoint, as are indexing and
 scatter-add: every backward here is another op of this module, so gradients of
 gradients work.
+
+Reshape, transpose, broadcast_to and basic indexing return views of their input's
+memory, as in NumPy and PyTorch; each can remake its view (``view_of``), so an
+in-place update of a view writes back into its base (:class:`ViewWrite`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import numpy as np
 from ..autograd import sum_to as _sum_to_array
 from ..errors import fmt_shape
 from ..tensor import Tensor
-from . import _BuiltinOp
+from . import _BuiltinOp, normalize_axis, normalize_permutation
 
 
 class Reshape(_BuiltinOp):
@@ -40,24 +44,28 @@ class Reshape(_BuiltinOp):
     def backward(self, gy: Any) -> Any:
         return gy.reshape(self.inputs[0].shape)  # type: ignore[index]
 
+    def view_of(self, x: Any) -> Any:
+        return x.reshape(self.shape)
+
 
 class Transpose(_BuiltinOp):
-    """Permutation of the axes.
+    """Permutation of the axes (``axes``: a permutation of 0 .. ndim-1, normalised by :func:`transpose`).
 
     Forward:  y = x.transpose(axes)
     Backward: dL/dx = (dL/dy).transpose(argsort(axes))
     """
 
-    def __init__(self, axes: tuple[int, ...] | None) -> None:
+    def __init__(self, axes: tuple[int, ...]) -> None:
         self.axes = axes
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.transpose(x, self.axes)
 
     def backward(self, gy: Any) -> Any:
-        if self.axes is None:
-            return gy.T
         return gy.transpose(tuple(int(i) for i in np.argsort(self.axes)))
+
+    def view_of(self, x: Any) -> Any:
+        return x.transpose(self.axes)
 
 
 class BroadcastTo(_BuiltinOp):
@@ -75,6 +83,9 @@ class BroadcastTo(_BuiltinOp):
 
     def backward(self, gy: Any) -> Any:
         return _sum_to(gy, self.inputs[0].shape)  # type: ignore[index]
+
+    def view_of(self, x: Any) -> Any:
+        return _broadcast_to(x, self.shape)
 
 
 class SumTo(_BuiltinOp):
@@ -95,10 +106,17 @@ class SumTo(_BuiltinOp):
 
 
 def normalize_index(index: Any) -> Any:
-    """An index with Tensors and lists replaced by arrays, ready for NumPy."""
-    if isinstance(index, tuple):
-        return tuple(_index_part(i) for i in index)
-    return _index_part(index)
+    """An index with Tensors and lists replaced by arrays, ready for NumPy.
+
+    A basic index (ints, slices, None, ...) gets a trailing ``...`` if it has none:
+    NumPy then returns a view even when every axis is indexed by an int (``x[0]``
+    on a vector is a 0-d view, not a copied scalar), as PyTorch does.
+    """
+    parts = tuple(_index_part(i) for i in index) if isinstance(index, tuple) else (_index_part(index),)
+    basic = all(p is None or p is Ellipsis or isinstance(p, (slice, int, np.integer)) for p in parts)
+    if basic and Ellipsis not in parts and not any(isinstance(p, (bool, np.bool_)) for p in parts):
+        return parts + (Ellipsis,)
+    return parts if isinstance(index, tuple) else parts[0]
 
 
 def _index_part(i: Any) -> Any:
@@ -137,6 +155,9 @@ class GetItem(_BuiltinOp):
         if isinstance(gy, Tensor):
             return IndexAdd.apply(gy, index=self.index, shape=shape)
         return _scatter_add(gy, self.index, shape)
+
+    def view_of(self, x: Any) -> Any:
+        return x[self.index]
 
 
 def _scatter_add(x: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -196,6 +217,33 @@ class SetItem(_BuiltinOp):
         return gx, gv
 
 
+class ViewWrite(_BuiltinOp):
+    """A tensor after an in-place update of one of its views (PyTorch's CopySlices).
+
+    ``view`` is the op that made the view (indexing, reshape, transpose); ``view(b)``
+    below means the same view of ``b``. Recorded by :mod:`microgradx.inplace`.
+
+    Forward:  y = copy of base with view(y) replaced by v
+    Backward: dL/dbase = dL/dy with the view's positions zeroed,  dL/dv = view(dL/dy)
+    """
+
+    name = "view_write"
+
+    def __init__(self, view: Any) -> None:
+        self.view = view
+
+    def forward(self, base: np.ndarray, v: np.ndarray) -> np.ndarray:
+        y = base.copy()
+        self.view.view_of(y)[...] = v
+        self.outside = np.ones_like(base)  # 0 where the view is, 1 elsewhere
+        self.view.view_of(self.outside)[...] = 0
+        return y
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        need_base, need_v = self.needs_input_grad
+        return (gy * self.outside if need_base else None), (self.view.view_of(gy) if need_v else None)
+
+
 class Concat(_BuiltinOp):
     """Join tensors along an existing axis.
 
@@ -210,7 +258,7 @@ class Concat(_BuiltinOp):
         return np.concatenate(xs, axis=self.axis)
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
-        axis = self.axis % gy.ndim
+        axis = self.axis
         out, start = [], 0
         for x in self.inputs:  # type: ignore[union-attr]
             stop = start + x.shape[axis]
@@ -233,7 +281,7 @@ class Stack(_BuiltinOp):
         return np.stack(xs, axis=self.axis)
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
-        axis = self.axis % gy.ndim
+        axis = self.axis
         return tuple(gy[(slice(None),) * axis + (i,)] for i in range(len(self.inputs)))  # type: ignore[arg-type]
 
 
@@ -273,7 +321,8 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
     tensor([[1.],
             [2.]])
     """
-    return Transpose.apply(x, axes=None if axes is None else tuple(axes))
+    x = x if isinstance(x, Tensor) else Tensor._from_operand(x, None)
+    return Transpose.apply(x, axes=normalize_permutation(axes, x.ndim, "transpose"))
 
 
 def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
@@ -320,7 +369,8 @@ def concat(seq: Sequence[Any], axis: int = 0) -> Tensor:
     """
     if len(seq) == 0:
         raise ValueError("concat: needs at least one tensor")
-    return Concat.apply(*seq, axis=axis)
+    ndim = np.ndim(seq[0].data if isinstance(seq[0], Tensor) else seq[0])
+    return Concat.apply(*seq, axis=normalize_axis(axis, ndim, "concat"))
 
 
 def stack(seq: Sequence[Any], axis: int = 0) -> Tensor:
@@ -332,7 +382,8 @@ def stack(seq: Sequence[Any], axis: int = 0) -> Tensor:
     """
     if len(seq) == 0:
         raise ValueError("stack: needs at least one tensor")
-    return Stack.apply(*seq, axis=axis)
+    ndim = np.ndim(seq[0].data if isinstance(seq[0], Tensor) else seq[0])
+    return Stack.apply(*seq, axis=normalize_axis(axis, ndim + 1, "stack"))
 
 
 def where(cond: Any, a: Any, b: Any) -> Tensor:
@@ -355,3 +406,10 @@ def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
 def _sum_to(x: Any, shape: tuple[int, ...]) -> Any:
     """sum_to of an array or of a Tensor (see :func:`_broadcast_to`)."""
     return sum_to(x, shape) if isinstance(x, Tensor) else _sum_to_array(x, shape)
+
+
+def _where(cond: np.ndarray, a: Any, b: Any) -> Any:
+    """where of arrays (a plain backward) or with Tensors (recorded, under create_graph)."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return Where.apply(a, b, cond=cond)
+    return np.where(cond, a, b)

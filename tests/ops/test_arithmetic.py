@@ -116,3 +116,48 @@ def test_incompatible_shapes_name_both_shapes():
 def test_non_numeric_operand_is_a_clear_type_error():
     with pytest.raises(TypeError, match="numeric"):
         mgx.tensor([1.0]) + "a"
+
+
+# --------------------------------------------------------------------------- #
+# edges PyTorch defines by their limits (regressions: these gave nan / -inf / 0)
+# --------------------------------------------------------------------------- #
+def _grads(fn, *values):
+    ts = [mgx.tensor(v, requires_grad=True) for v in values]
+    fn(*ts).sum().backward()
+    return [t.grad.data for t in ts]
+
+
+def test_power_at_a_zero_base():
+    # d/db a**b = a**b log a -> 0 as a -> 0 for b > 0 (and PyTorch, autograd give 0 for b >= 0)
+    (ga, gb) = _grads(lambda a, b: a**b, 0.0, 0.5)
+    assert gb == 0.0 and ga == np.inf  # d/da a**0.5 = 0.5 a**-0.5: inf at 0, as PyTorch
+    # d/da a**0 = 0 everywhere, also at a = 0 (0 * a**-1 would be nan)
+    (gx,) = _grads(lambda x: x ** mgx.tensor(np.zeros(2)), np.array([0.0, 2.0]))
+    np.testing.assert_array_equal(gx, [0.0, 0.0])
+    np.testing.assert_array_equal(_grads(lambda a, b: a**b, 0.0, 0.0), [0.0, 0.0])
+    (gx,) = _grads(lambda x: 0.0**x, np.array([0.5, 1.0]))  # a constant zero base
+    np.testing.assert_array_equal(gx, [0.0, 0.0])
+    (gx,) = _grads(lambda x: 2.0**x, np.array([0.5, 1.0]))  # a nonzero base is untouched
+    np.testing.assert_allclose(gx, 2.0 ** np.array([0.5, 1.0]) * np.log(2.0), rtol=1e-15)
+
+
+def test_power_at_a_negative_exponent_and_zero_base_stays_inf_as_in_pytorch():
+    (ga, gb) = _grads(lambda a, b: a**b, 0.0, -1.0)
+    assert ga == -np.inf  # -1 * 0**-2
+    assert gb == -np.inf  # 0**-1 log 0 = inf * -inf: PyTorch 2.13 gives -inf too (b < 0: no limit to take)
+
+
+@pytest.mark.parametrize(
+    "dtype, a, b, want_gb",
+    [
+        (np.float32, 1e-23, 1e-23, -1e23),  # b*b underflows to 0 in float32
+        (np.float64, 1e200, 1e200, -1e-200),  # b*b overflows to inf in float64
+    ],
+)
+def test_the_division_gradient_does_not_square_the_denominator(dtype, a, b, want_gb):
+    ta = mgx.tensor(np.array([a], dtype=dtype), requires_grad=True)
+    tb = mgx.tensor(np.array([b], dtype=dtype), requires_grad=True)
+    (ta / tb).sum().backward()
+    # d(a/b)/db = -(a/b)/b, by hand; PyTorch computes it in this order too
+    np.testing.assert_allclose(tb.grad.data, [want_gb], rtol=1e-6)
+    assert tb.grad.dtype == dtype

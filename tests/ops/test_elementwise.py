@@ -84,3 +84,12 @@ def test_kinks_use_pytorch_subgradients():
 def test_clip_rejects_inverted_bounds():
     with pytest.raises(ValueError, match="lo=2.0 is greater than hi=1.0"):
         F.clip([0.0], 2.0, 1.0)
+
+
+def test_relu_passes_the_gradient_at_nan_as_pytorch_does():
+    # relu(nan) = nan; the mask is "not (relu(x) <= 0)", PyTorch's threshold_backward: 1 at nan
+    x = mgx.tensor([np.nan, -1.0, 2.0], requires_grad=True)
+    y = F.relu(x)
+    assert np.isnan(y.data[0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 0.0, 1.0])

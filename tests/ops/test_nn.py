@@ -157,7 +157,8 @@ def test_regression_losses_match_oracle(data):
 @given(data=st.data())
 def test_binary_cross_entropy_matches_oracle(data):
     p = data.draw(tensors(elements=floats(0.2, 0.8)))
-    t = data.draw(tensors(p.shape, elements=floats(0.0, 1.0)))
+    # targets inside (0, 1) by more than the oracle's step: t = -1e-4 is refused, as in PyTorch
+    t = data.draw(tensors(p.shape, elements=floats(0.001, 0.999)))
     ref = -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p))
     np.testing.assert_allclose(F.binary_cross_entropy(p, t).data, ref, rtol=1e-12)
     # The oracle's truncation error is h**2 / 6 * |f'''| * |g|, with |f'''| <= 2 / 0.2**3 = 250
@@ -255,3 +256,23 @@ def test_worked_2_2_1_mlp_w21_update():
         np.testing.assert_allclose(
             leaf.grad.data, mgx.numerical_gradient(f, leaf.data.copy()), rtol=1e-7, atol=1e-12
         )
+
+
+def test_cross_entropy_with_a_masked_logit():
+    # -inf marks an impossible class. With index targets the loss is log(1 + e) - 1 + ... by hand:
+    # softmax over [0, 1] gives p = [1/(1+e), e/(1+e)], the loss of class 2 is log(1 + e) - 1.
+    x = mgx.tensor([[-np.inf, 0.0, 1.0]], requires_grad=True)
+    loss = F.cross_entropy(x, [2])
+    assert loss.item() == pytest.approx(np.log1p(np.e) - 1, rel=1e-15)  # 0.3133, as PyTorch
+    loss.backward()
+    p = np.exp([0.0, 1.0]) / np.exp([0.0, 1.0]).sum()
+    np.testing.assert_allclose(x.grad.data, [[0.0, p[0], p[1] - 1]], rtol=1e-15)
+    rows = F.cross_entropy(mgx.tensor([[-np.inf, 0.0, 1.0], [0.0, 0.0, 0.0]]), [1, 0], reduction="none")
+    np.testing.assert_allclose(rows.data, [np.log1p(np.e), np.log(3)], rtol=1e-15)
+
+
+def test_binary_cross_entropy_rejects_targets_outside_0_1():
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: targets must lie in \[0, 1\]; got 2.0"):
+        F.binary_cross_entropy([0.5], [2.0])
+    with pytest.raises(ValueError, match="targets must lie in"):
+        F.binary_cross_entropy([0.5, 0.5], [0.0, -0.5])

@@ -128,3 +128,41 @@ def test_shape_errors_name_the_shapes():
         F.where(np.array([1, 0]), [1.0, 2.0], [3.0, 4.0])
     with pytest.raises(IndexError):
         x[5]
+
+
+@pytest.mark.parametrize("shape", [(2, 2, 2), (2, 3, 4)])
+@pytest.mark.parametrize("axes", [(-1, 0, 1), (2, -3, -2), (-2, -1, -3)])
+def test_transpose_with_negative_axes(shape, axes):
+    # Regression: the backward used argsort of the raw (negative) axes: a wrong gradient on
+    # (2, 2, 2) and a shape error on (2, 3, 4). Expected: NumPy transposes w back.
+    x = mgx.tensor(np.arange(np.prod(shape), dtype=float).reshape(shape), requires_grad=True)
+    y = F.transpose(x, axes)
+    np.testing.assert_array_equal(y.data, np.transpose(x.data, axes))
+    w = np.arange(y.size, dtype=float).reshape(y.shape)
+    (y * w).sum().backward()
+    positive = tuple(a % len(shape) for a in axes)
+    np.testing.assert_array_equal(x.grad.data, np.transpose(w, np.argsort(positive)))
+    assert_gradients_match(lambda t: t.transpose(*axes), x.data)
+
+
+def test_transpose_of_the_issue_matches_pytorch_permute():
+    x = mgx.tensor(np.zeros((2, 2, 2)), requires_grad=True)
+    (F.transpose(x, (-1, 0, 1)) * np.arange(8.0).reshape(2, 2, 2)).sum().backward()
+    # torch.permute(x, (-1, 0, 1)) gives this gradient (PyTorch 2.13, float64)
+    np.testing.assert_array_equal(x.grad.data.ravel(), [0, 4, 1, 5, 2, 6, 3, 7])
+
+
+def test_bad_axes_name_the_problem():
+    x = mgx.tensor(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"transpose: axes \(0, 0\) are not a permutation of 2 axes"):
+        F.transpose(x, (0, 0))
+    with pytest.raises(
+        np.exceptions.AxisError, match="transpose: axis 2 is out of range for a tensor with 2"
+    ):
+        F.transpose(x, (2, 0))
+    with pytest.raises(ValueError, match=r"transpose: axes \(1,\) are not a permutation of 2 axes"):
+        x.transpose(1)
+    with pytest.raises(np.exceptions.AxisError, match="concat: axis 2 is out of range"):
+        F.concat([x, x], axis=2)
+    with pytest.raises(np.exceptions.AxisError, match="stack: axis -4 is out of range"):
+        F.stack([x, x], axis=-4)
