@@ -125,8 +125,9 @@ class Pow(_BuiltinOp):
     """Power with a tensor exponent (or a constant base, for ``2 ** t``).
 
     Forward:  y = a ** b
-    Backward: dL/da = dL/dy * b * a ** (b - 1),  and 0 where b = 0 (also at a = 0, where
-              the formula gives 0 * inf);
+    Backward: dL/da = dL/dy * b * a ** (b - 1),  and 0 where a = b = 0 (the formula gives
+              0 * inf there; elsewhere it is right as it is, also for b = 0, where its derivative
+              with respect to b, a ** (b - 1), must survive for second derivatives);
               dL/db = dL/dy * y * log(a),  and 0 where a = 0 and b >= 0 (the limit:
               y log a -> 0 as a -> 0 for b > 0; the formula gives 0 * -inf). As PyTorch.
     """
@@ -140,7 +141,8 @@ class Pow(_BuiltinOp):
         with np.errstate(divide="ignore", invalid="ignore"):  # the masked points below
             if need_a:
                 a, b = self.input(0), self.input(1)
-                ga = _where(self.input_array(1) == 0, 0.0, gy * (b * a ** (b - 1)))
+                zero_zero = (self.input_array(0) == 0) & (self.input_array(1) == 0)
+                ga = _where(zero_zero, 0.0, gy * (b * a ** (b - 1)))
             if need_b:
                 a_arr, b_arr = self.input_array(0), self.input_array(1)
                 zero_base = (a_arr == 0) & (b_arr >= 0)
