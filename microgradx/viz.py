@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._files import atomic_write
-from .autograd import Function
+from .autograd import Function, creator_read_by
 from .errors import fmt_shape
 from .tensor import Tensor
 
@@ -142,11 +142,19 @@ def to_dot(
                     "(to_dot(an intermediate tensor))"
                 )
 
-    def tensor_id(t: Tensor) -> str:
+    def tensor_id(t: Tensor, creator: Function | None) -> str:
         # a non-leaf is identified by its creator (one output per op), which also names it once freed
-        return f"t{id(t.creator)}" if t.creator is not None else f"t{id(t)}"
+        return f"t{id(creator)}" if creator is not None else f"t{id(t)}"
 
-    add(tensor_id(root), _tensor_label(root, show_data, show_grad), "root")
+    def add_input(x: Tensor, creator: Function | None) -> str:
+        tid = tensor_id(x, creator)
+        if creator is not None and creator is not x.creator:  # x was updated in place since
+            add(tid, f"output of {creator.name}\\n(overwritten in place since)", "freed")
+        else:
+            add(tid, _tensor_label(x, show_data, show_grad), _kind(x, root))
+        return tid
+
+    add(tensor_id(root, root.creator), _tensor_label(root, show_data, show_grad), "root")
     stack: list[Function] = [root.creator] if root.creator is not None else []
     seen: set[int] = set()
     while stack:
@@ -159,22 +167,21 @@ def to_dot(
         edges.append((op_id, f"t{id(fn)}"))
         if fn.inputs is not None:
             for x in fn.inputs:
-                tid = tensor_id(x)
-                add(tid, _tensor_label(x, show_data, show_grad), _kind(x, root))
-                edges.append((tid, op_id))
-                if x.creator is not None:
-                    stack.append(x.creator)
+                creator = creator_read_by(x, fn._epoch)  # the version fn read
+                edges.append((add_input(x, creator), op_id))
+                if creator is not None:
+                    stack.append(creator)
         else:  # released by backward: the leaves, and the creators of the other inputs
             for item in getattr(fn, "_freed", ()):
                 if isinstance(item, Tensor):  # a leaf: a parameter or a constant
-                    tid = tensor_id(item)
+                    tid = tensor_id(item, None)
                     add(tid, _tensor_label(item, show_data, show_grad), _kind(item, root))
                 else:  # an intermediate: drawn if someone still holds it, else a placeholder
                     ref, creator = item
                     held = ref()
                     tid = f"t{id(creator)}"
                     if held is not None:
-                        add(tid, _tensor_label(held, show_data, show_grad), _kind(held, root))
+                        add_input(held, creator)
                     else:
                         add(tid, f"output of {creator.name}\\n(freed by backward)", "freed")
                     stack.append(creator)

@@ -87,6 +87,32 @@ def test_after_backward_freed_intermediates_are_placeholders_and_parameters_keep
     assert "grad [3, 4]" in src
 
 
+def test_an_in_place_update_draws_the_version_each_op_read():
+    # Regression: the picture followed c's new creator from ops that read its old value (a loop).
+    a = mgx.tensor([1.0, 2.0], requires_grad=True, name="a")
+    c = a * 2
+    c.name = "c"
+    y = c.exp()
+    c += c + 1
+    nodes, edges = parse(mgx.to_dot((c * y).sum()))
+    ops = {n: label(attrs) for n, attrs in nodes.items() if "ellipse" in attrs}
+    assert sorted(ops.values()) == ["add", "add", "exp", "mul", "mul", "sum"]
+    old = next(n for n, attrs in nodes.items() if "overwritten in place since" in attrs)
+    readers = sorted(ops[b] for a_, b in edges if a_ == old)
+    assert readers == ["add", "add", "exp"]  # c + 1, the += itself and exp read the old c
+    new = next(n for n, attrs in nodes.items() if label(attrs).startswith("c\\n"))
+    assert [ops[a_] for a_, b in edges if b == new] == ["add"]  # the new c is the +='s output
+    graph = {}
+    for a_, b in edges:
+        graph.setdefault(a_, []).append(b)
+
+    def reaches(start, goal, seen=()):
+        nexts = graph.get(start, [])
+        return any(n == goal or (n not in seen and reaches(n, goal, seen + (n,))) for n in nexts)
+
+    assert not any(reaches(n, n) for n in graph)  # no cycle
+
+
 def test_a_create_graph_gradient_graph_renders():
     x = mgx.tensor(2.0, requires_grad=True, name="x")
     (x**3).backward(create_graph=True)
