@@ -34,6 +34,7 @@ inputs and saved arrays as soon as it has been used.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import gc
 import inspect
@@ -237,10 +238,14 @@ def creator_read_by(t: Tensor, epoch: int) -> Function | None:
     """
     past = t._past
     if past is not None:
-        for replaced_at, creator in past:
-            if epoch < replaced_at:
-                return creator
+        i = bisect.bisect_right(past, epoch, key=_replaced_at)  # the first replaced after epoch
+        if i < len(past):
+            return past[i][1]
     return t.creator
+
+
+def _replaced_at(entry: tuple[int, Function | None]) -> int:
+    return entry[0]
 
 
 # --------------------------------------------------------------------------- #

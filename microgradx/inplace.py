@@ -188,8 +188,9 @@ def _view_write(base: Tensor, view: Tensor, view_op: Function) -> Function:
 
 def _replace_history(t: Tensor, fn: Function | None, epoch: int) -> None:
     """Give ``t`` the creator ``fn`` from ``epoch`` on; ops recorded before keep the old one."""
-    past = t._past
-    t._past = [(epoch, t.creator)] if past is None else past + [(epoch, t.creator)]
+    if t._past is None:
+        t._past = []
+    t._past.append((epoch, t.creator))
     t.creator = fn
     t._rg = t._rg or fn is not None
     t._hist = epoch
