@@ -480,6 +480,9 @@ def _run(fn: Function, inputs: tuple[Tensor, ...], recording: bool) -> tuple[Ten
                 _inplace.refresh(a)
             need: tuple[bool, ...] = _NEEDS[a._rg]
             y = fn.forward(a.data)
+            if type(y) is not np.ndarray:
+                y = np.asarray(y)
+            aliased = y.base is not None or y is a.data
         elif n == 2:
             a, b = inputs
             if recording and (a._vc is not None or b._vc is not None):
@@ -487,26 +490,28 @@ def _run(fn: Function, inputs: tuple[Tensor, ...], recording: bool) -> tuple[Ten
                 _inplace.refresh(b)
             need = _NEEDS[a._rg, b._rg]
             y = fn.forward(a.data, b.data)
+            if type(y) is not np.ndarray:
+                y = np.asarray(y)
+            aliased = y.base is not None or y is a.data or y is b.data
         else:
             if recording:
                 for t in inputs:
                     if t._vc is not None:
                         _inplace.refresh(t)
             need = tuple([t._rg for t in inputs])
-            y = fn.forward(*[t.data for t in inputs])
+            y = np.asarray(fn.forward(*[t.data for t in inputs]))
+            aliased = y.base is not None or any(y is t.data for t in inputs)
     except ValueError as e:
         if str(e).startswith(fn.name + ":"):  # the op already named itself and the shapes
             raise
         shapes = ", ".join(fmt_shape(t.shape) for t in inputs)
         raise ValueError(f"{fn.name}: {e} (input shapes {shapes})") from e
-    if type(y) is not np.ndarray:
-        y = np.asarray(y)
     out = _new(_Tensor)  # Tensor._wrap(y), inlined
     out.data = y
     out.creator = None
     out._vc = None
     out._rg = False
-    if y.base is not None or (n and (y is inputs[0].data or (n > 1 and any(y is t.data for t in inputs)))):
+    if aliased:  # a view of (or the very array of) an input: they share memory from now on
         for t in inputs:
             if np.may_share_memory(y, t.data):
                 _make_view(out, t, fn)
