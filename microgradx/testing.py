@@ -77,17 +77,17 @@ def assert_gradients_match(
         Naming the input whose gradient differs, or saying that ``fn`` mutated an input.
     """
     xs = [np.array(a, dtype=np.float64 if np.asarray(a).dtype.kind == "f" else None) for a in arrays]
-    before = [x.copy() for x in xs]
     leaves = [Tensor(x, requires_grad=x.dtype.kind == "f") for x in xs]
+    # Tensor() copied each x: the leaves' .data is what fn receives, so that is what we watch.
     out = fn(*leaves)
+    _assert_not_mutated(leaves, xs, "the forward pass")
     if grad_output is None:
         g = np.random.default_rng(seed).uniform(-2, 2, size=out.shape)
     else:
         g = np.broadcast_to(np.asarray(grad_output, dtype=np.float64), out.shape)
     if out.requires_grad:
         out.backward(g)
-    for i, (x, x0) in enumerate(zip(xs, before, strict=True)):
-        np.testing.assert_array_equal(x, x0, err_msg=f"fn mutated input {i}")
+        _assert_not_mutated(leaves, xs, "the backward pass")
 
     for i, leaf in enumerate(leaves):
         if not leaf.requires_grad:
@@ -108,6 +108,25 @@ def assert_gradients_match(
             atol=atol,
             err_msg=f"gradient of input {i} (shape {xs[i].shape}) differs from numerical_gradient",
         )
+
+
+def _assert_not_mutated(leaves: list[Tensor], originals: list[np.ndarray], when: str) -> None:
+    """Raise AssertionError naming the first leaf whose data no longer equals its original."""
+    for i, (leaf, x0) in enumerate(zip(leaves, originals, strict=True)):
+        x = leaf.data
+        if x.shape != x0.shape or x.dtype != x0.dtype or not np.array_equal(x, x0, equal_nan=True):
+            raise AssertionError(
+                f"fn mutated input {i} (shape {x0.shape}) during {when}: it was {_brief(x0)}, "
+                f"now {_brief(x)}. An op must not write into its input arrays; compute into a new "
+                "array (y = x * 2, not x *= 2), or copy first (x = x.copy())."
+            )
+
+
+def _brief(x: np.ndarray) -> str:
+    """A one-line description of ``x``: its values when small, else its shape and dtype."""
+    if x.size <= 6:
+        return np.array2string(x, separator=", ").replace("\n", "")
+    return f"an array of shape {x.shape}, dtype {x.dtype}"
 
 
 # --------------------------------------------------------------------------- #
@@ -185,7 +204,79 @@ def away_from(kinks: Any = (0.0,), lo: float = -10.0, hi: float = 10.0, gap: flo
 
 
 def distinct_tensors(shape: Any = None, gap: float = 1e-3, lo: float = -10.0, hi: float = 10.0) -> Any:
-    """Arrays whose values are pairwise at least ``gap`` apart: no ties for ``max`` / ``min``."""
-    return tensors(shape, elements=reals(lo, hi)).filter(
-        lambda a: a.size < 2 or float(np.diff(np.sort(a, axis=None)).min()) >= gap
+    """Strategy for float64 arrays in ``[lo, hi]`` whose values are pairwise at least ``gap`` apart.
+
+    For ``max`` / ``min`` / ``sort``: no ties, so central differences never
+    straddle a switch of the argmax. The values are distinct by construction,
+    not by filtering (which fails Hypothesis's health check on 2-D shapes):
+    ``[lo, hi]`` is cut into ``n`` slots of width ``step = (hi - lo) / n``, a
+    drawn permutation gives each element its own slot, and a drawn jitter in
+    ``[0, 1]`` places it in the slot's first ``step - gap``, so neighbours
+    stay ``gap`` apart. Shrinking leads to the identity permutation and zero
+    jitter: ``lo, lo + step, lo + 2 step, ...`` in order.
+
+    Parameters
+    ----------
+    shape : tuple or strategy of tuples, optional
+        Default: the shapes of :func:`tensors` (0 to 3 dimensions of 1 to 4 elements).
+    gap : float
+        The least distance between any two values.
+    lo, hi : float
+        The range of the values.
+
+    Raises
+    ------
+    ValueError
+        When ``n`` values ``gap`` apart do not fit in ``[lo, hi]`` (``(hi - lo) / n < gap``):
+        at once for a fixed shape, when drawn for a strategy of shapes.
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> find(distinct_tensors((2, 2), lo=0.0, hi=4.0), lambda a: True)
+    array([[0., 1.],
+           [2., 3.]])
+    """
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"distinct_tensors: need finite lo < hi, got lo={lo}, hi={hi}")
+    if not gap >= 0:
+        raise ValueError(f"distinct_tensors: gap must be >= 0, got {gap}")
+    if shape is None:
+        shape = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
+    if isinstance(shape, st.SearchStrategy):
+        return shape.flatmap(lambda s: _distinct_arrays(s, gap, lo, hi))
+    return _distinct_arrays(shape, gap, lo, hi)
+
+
+def _distinct_arrays(shape: Any, gap: float, lo: float, hi: float) -> Any:
+    """:func:`distinct_tensors` for one fixed shape."""
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    n = int(np.prod(shape))
+    if n == 0:
+        return st.just(np.zeros(shape))
+    step = (hi - lo) / n
+    # lo + step * k + u * slack rounds by a few ulps; keep that much more than gap between slots.
+    slack = step - gap - 16 * float(np.spacing(max(abs(lo), abs(hi), hi - lo)))
+    if n > 1 and slack < 0:
+        raise ValueError(
+            f"distinct_tensors: shape {shape} has n={n} elements, which cannot be pairwise "
+            f"gap={gap} apart in [lo, hi] = [{lo}, {hi}]: that needs (hi - lo) / n = {step:.6g} > gap. "
+            "Use a smaller gap or shape, or a wider [lo, hi]."
+        )
+    slack = max(slack, 0.0)
+
+    def build(perm: list[int], u: np.ndarray) -> np.ndarray:
+        values = lo + step * np.asarray(perm, dtype=np.float64) + u * slack
+        return np.minimum(values, hi).reshape(shape)  # never above hi, whatever the rounding
+
+    return st.builds(
+        build,
+        st.permutations(range(n)),
+        hnp.arrays(np.float64, n, elements=st.floats(0.0, 1.0)),
     )
