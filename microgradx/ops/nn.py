@@ -287,7 +287,8 @@ def mse_loss(y: Any, t: Any, reduction: str = "mean") -> Tensor:
 class BinaryCrossEntropy(_BuiltinOp):
     """Binary cross-entropy on probabilities, mean over all elements (n of them).
 
-    Forward:  y = -mean(t * max(log p, -100) + (1 - t) * max(log(1 - p), -100))
+    Forward:  y = -mean(t * max(log p, -100) + (1 - t) * max(log1p(-p), -100))
+              (log1p: log(1 - p) would round 1 - p to 1 for p < 1e-16 and lose the term)
     Backward: dL/dp = dL/dy * (p - t) / max(p * (1 - p), 1e-12) / n,
               dL/dt = dL/dy * (max(log(1 - p), -100) - max(log p, -100)) / n
     """
@@ -297,7 +298,7 @@ class BinaryCrossEntropy(_BuiltinOp):
     def forward(self, p: np.ndarray, t: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore"):
             logp = np.maximum(np.log(p), -100)
-            log1mp = np.maximum(np.log(1 - p), -100)
+            log1mp = np.maximum(np.log1p(-p), -100)
         return -(t * logp + (1 - t) * log1mp).mean()
 
     def backward(self, gy: Any) -> tuple[Any, Any]:

@@ -276,3 +276,11 @@ def test_binary_cross_entropy_rejects_targets_outside_0_1():
         F.binary_cross_entropy([0.5], [2.0])
     with pytest.raises(ValueError, match="targets must lie in"):
         F.binary_cross_entropy([0.5, 0.5], [0.0, -0.5])
+
+
+def test_binary_cross_entropy_keeps_a_tiny_probability_of_a_negative_label():
+    # -log(1 - p) = p + p**2/2 + ... = p for tiny p (by hand; PyTorch gives 1e-17 and 1e-8 too).
+    # Regression: log(1 - p) rounded 1 - p to 1 and gave 0 (found by tests/test_edge_values.py).
+    assert F.binary_cross_entropy([1e-17], [0.0]).item() == pytest.approx(1e-17, rel=1e-12)
+    loss32 = F.binary_cross_entropy(mgx.tensor([1e-8], dtype=np.float32), mgx.tensor([0.0], dtype=np.float32))
+    assert loss32.item() == pytest.approx(1e-8, rel=1e-6)
