@@ -3,8 +3,10 @@ NaN, in float64 and float32, forward and backward, compared with PyTorch.
 
 For each op one example is drawn, the same on every run (:func:`drawn`). For each edge point, each
 float input in turn is filled with the point (the other inputs stay as drawn), then every float
-input at once ("all"); integer inputs (class labels) stay as drawn. Both libraries run the forward
-pass and a backward pass with a fixed upstream gradient, and must agree (:func:`compare`).
+input at once ("all"); then, for each float input in turn, only its first element is set to the
+point ("0[0]": input 0, element 0), as a user meets an edge value: one masked logit, one NaN in a
+batch (:func:`variants`). Integer inputs (class labels) stay as drawn. Both libraries run the
+forward pass and a backward pass with a fixed upstream gradient, and must agree (:func:`compare`).
 
 Deliberate differences are the rows of the table in docs/edge_values.md, which this test reads: a
 difference that no row covers fails, and so does a row that no longer matches a difference (stale).
@@ -18,7 +20,6 @@ import itertools
 import re
 import sys
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -86,10 +87,24 @@ def drawn(name: str) -> Any:
     return (with_labels or seen)[0]
 
 
-def variants(arrays: tuple[np.ndarray, ...]) -> list[tuple[str, list[int]]]:
-    """``(input label, positions filled)``: each float input alone, then all of them (if several)."""
+def variants(arrays: tuple[np.ndarray, ...]) -> list[tuple[str, list[int], bool]]:
+    """``(input label, positions set, only the first element)``: each float input filled with the
+    point ("0"), all of them (if several: "all"), then each float input with only its first element
+    (flat index 0) set to the point ("0[0]"), the others ordinary: :func:`drawn` gives every float
+    input at least 2 elements."""
     floats = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"]
-    return [(str(i), [i]) for i in floats] + ([("all", floats)] if len(floats) > 1 else [])
+    whole = [(str(i), [i], False) for i in floats] + ([("all", floats, False)] if len(floats) > 1 else [])
+    return whole + [(f"{i}[0]", [i], True) for i in floats]
+
+
+def put(a: np.ndarray, value: float, first_only: bool) -> np.ndarray:
+    """A copy of ``a`` filled with ``value``, or with only its first element (flat index 0) set."""
+    out = a.copy()
+    if first_only:
+        out.flat[0] = value
+    else:
+        out[...] = value
+    return out
 
 
 # --------------------------------------------------------------------------- #
@@ -163,7 +178,7 @@ class Difference:
     op: str
     dtype: str
     point: str
-    input: str  # the index of the float input filled with the point, or "all"
+    input: str  # the float input filled with the point ("0", "all"), or one element of it ("0[0]")
     what: str  # "forward" or "grad of input k"
     ours: str  # microgradx's value where they first differ, or "raises ..."
     theirs: str  # PyTorch's
@@ -216,8 +231,8 @@ def differences(name: str, dtype: str) -> list[Difference]:
     found = []
     with np.errstate(all="ignore"):  # overflow, 0/0, ... are expected at these points
         for point, value in points(dtype).items():
-            for label, filled in variants(ex.arrays):
-                arrays = [np.full_like(a, value) if i in filled else a for i, a in enumerate(base)]
+            for label, filled, first_only in variants(ex.arrays):
+                arrays = [put(a, value, first_only) if i in filled else a for i, a in enumerate(base)]
                 ours, theirs = run_microgradx(ex, arrays), run_pytorch(ex, arrays)
                 raised = isinstance(ours["forward"], str) or isinstance(theirs["forward"], str)
                 for what in ["forward"] if raised else dict.fromkeys([*ours, *theirs]):
@@ -245,7 +260,13 @@ class Row:
 
 def _matches(pattern: tuple[str, ...], key: tuple[str, ...]) -> bool:
     """Whether a combination of a row matches a difference's key ("*" matches anything)."""
-    return all(fnmatchcase(k, p) for p, k in zip(pattern, key, strict=True))
+    return all(_glob(p, k) for p, k in zip(pattern, key, strict=True))
+
+
+def _glob(pattern: str, value: str) -> bool:
+    """Whether ``value`` matches ``pattern``, in which "*" stands for any text and every other
+    character for itself (not fnmatch, whose "[0]" is a character class: "0[0]" would not match)."""
+    return re.fullmatch(".*".join(map(re.escape, pattern.split("*"))), value) is not None
 
 
 @functools.cache
@@ -273,7 +294,9 @@ def test_the_table_names_ops_dtypes_points_and_inputs():
         assert set(dtypes) <= {*DTYPES, "*"}, f"{where}: the dtype must be float64, float32 or *"
         assert set(pts) <= {*POINTS, "*"}, f"{where}: the point must be one of {', '.join(POINTS)} or *"
         for v in inputs:
-            assert re.fullmatch(r"all|\d+|\*", v), f"{where}: the input must be all, an index or *"
+            assert re.fullmatch(r"all|(\d+|\*)(\[0\])?", v), (
+                f"{where}: the input must be all, an index, an index followed by [0], *, or *[0]"
+            )
         for v in whats:
             assert re.fullmatch(r"forward|grad of input (\d+|\*)|\*", v), (
                 f"{where}: what must be forward, grad of input k, or *"
