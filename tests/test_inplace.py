@@ -287,3 +287,18 @@ def test_getitem_with_integers_is_a_view_like_basic_indexing_in_numpy_and_pytorc
     v = c[0]
     v += 10
     np.testing.assert_array_equal(c.data, [11.0, 2.0])
+
+
+def test_assigning_one_position_twice_is_refused_while_recording():
+    # Only one of the two values survives, so a gradient for both would be wrong (PyTorch 2.13
+    # keeps v[1] and gives v.grad = [1, 1]: v[0] gets a gradient it has no effect on).
+    v = mgx.tensor([1.0, 2.0], requires_grad=True)
+    c = mgx.tensor(np.zeros(3)) * 1
+    with pytest.raises(ValueError, match=r"setitem: the index assigns position \(0,\) .* 2 times"):
+        c[[0, 0]] = v
+    c[[0, 2]] = v  # distinct positions are fine
+    (c * np.array([1.0, 10.0, 100.0])).sum().backward()
+    np.testing.assert_array_equal(v.grad.data, [1.0, 100.0])
+    plain = mgx.tensor(np.zeros(3))
+    plain[[0, 0]] = mgx.tensor([1.0, 2.0])  # nothing recorded: NumPy's rule, the last one wins
+    np.testing.assert_array_equal(plain.data, [2.0, 0.0, 0.0])

@@ -169,6 +169,18 @@ def _scatter_add(x: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarra
     return y
 
 
+def _refuse_repeats(index: Any, shape: tuple[int, ...]) -> None:
+    hits = np.zeros(shape, dtype=np.intp)
+    np.add.at(hits, index, 1)
+    if hits.size and hits.max() > 1:
+        where = tuple(int(i) for i in np.argwhere(hits > 1)[0])
+        raise ValueError(
+            f"setitem: the index assigns position {where} of a tensor of shape {fmt_shape(shape)} "
+            f"{int(hits[where])} times while recording; only the last value survives, so the gradient "
+            "of the others would be wrong. Assign each position once (e.g. np.unique the indices)"
+        )
+
+
 class IndexAdd(_BuiltinOp):
     """Scatter-add into zeros (the adjoint of indexing).
 
@@ -193,6 +205,9 @@ class SetItem(_BuiltinOp):
 
     Forward:  y = copy of x with y[index] = v
     Backward: dL/dx = dL/dy with the assigned positions zeroed,  dL/dv = (dL/dy)[index]
+    An integer-array index that selects a position twice is refused: only one of the values
+    assigned there survives, and the gradient would reach the others too (PyTorch gives it
+    to every one of them, silently).
     """
 
     name = "setitem"
@@ -201,6 +216,8 @@ class SetItem(_BuiltinOp):
         self.index = index
 
     def forward(self, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+        if _has_array(self.index):
+            _refuse_repeats(self.index, x.shape)
         y = x.copy()
         y[self.index] = v
         return y
