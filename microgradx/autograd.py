@@ -523,8 +523,8 @@ def _make_view(out: Tensor, base: Tensor, fn: Function) -> None:
     """``out`` shares ``base``'s memory: one version counter, and a link to replay the view."""
     out._vc = base._counter()
     out._view = (base, fn)
-    if base._hist:
-        out._hist = base._hist
+    if out._vc[0]:
+        out._hist = out._vc[0]  # the version its history was made at (see microgradx.inplace.refresh)
 
 
 def _snake(name: str) -> str:

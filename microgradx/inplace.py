@@ -9,15 +9,17 @@ right:
 1. It computes the new value out of place with the ordinary op (``Add``,
    ``SetItem``, ...), recorded as usual: that op read the *old* version of the
    tensor, so its gradient flows into the old history.
-2. It writes the new values into memory and bumps the version counter that all
-   views of the memory share, then gives the tensor its new creator. The old
-   creator is remembered with the epoch it was replaced at (``Tensor._past``),
-   so ops recorded earlier still backpropagate into the history they read
+2. If the tensor is a view of another (``c[0:2]``, ``c.reshape(2, 2)``, ``c.T``),
+   the tensor that owns the memory changed too: its new value is "the old one
+   with the view's part replaced" (:class:`~microgradx.ops.shape.ViewWrite`,
+   PyTorch's CopySlices), recorded up the chain of views.
+3. It writes the new values into memory and bumps the version counter that all
+   views of the memory share, then gives the owner its new creator, and each
+   view in the chain the same view of the owner's new history (a view is always
+   a function of its base, as in PyTorch). A replaced creator is remembered with
+   the epoch it was replaced at (``Tensor._past``), so ops recorded earlier
+   still backpropagate into the history they read
    (:func:`microgradx.autograd.creator_read_by`).
-3. If the tensor is a view of another (``c[0:2]``, ``c.reshape(2, 2)``, ``c.T``),
-   the base changed too: its new history is "the old base with the view's
-   positions replaced" (:class:`~microgradx.ops.shape.ViewWrite`, PyTorch's
-   CopySlices), recorded up the chain of views.
 
 Every value a backward reads is checked, not assumed: ``Function.input(i)`` and
 ``Function.result`` raise if it was overwritten after the op was recorded (as
@@ -25,9 +27,10 @@ PyTorch does). Where an op's own backward needs the value it overwrites
 (``c *= w`` needs the old ``c`` for ``w``'s gradient), it keeps a copy.
 
 Other views of the same memory do not need to be found when this happens: a
-view remembers its base and how it was made (``Tensor._view``), and the next
-time it is used in a recorded op, :func:`refresh` gives it the base's new
-history (a stale view never reaches a graph).
+view remembers its base, how it was made (``Tensor._view``) and the version of
+the memory its history was made at (``Tensor._hist``); the next time it is used
+in a recorded op after any write to that memory, :func:`refresh` remakes it as
+a view of its base's current history (a stale view never reaches a graph).
 
 A tensor made by ``detach()`` shares the memory but not the history: updating
 it changes the original's values without a trace in the original's graph, as
@@ -42,6 +45,7 @@ import numpy as np
 
 from .autograd import Function, bump_version, is_grad_enabled, set_grad_enabled
 from .errors import BackwardError, fmt_shape
+from .ops.shape import ViewWrite
 from .tensor import Tensor
 
 __all__ = ["record", "recording", "refresh"]
@@ -84,46 +88,36 @@ def record(
     assert fn is not None
     if original is not None:
         fn.__dict__["_originals"] = {0: original}  # read by Function.input(0)
+    value = new
+    for base, view_op in links:  # each base's new value: the old base with the view's part replaced
+        value = ViewWrite.apply(base, value, view=view_op)
     np.copyto(target.data, new.data, casting="same_kind")  # every view of the memory sees it
-    changed = [(target, fn)]
-    _replace_history(target, fn, bump_version(target))
-    view = target
-    for base, view_op in links:  # the bases changed too: record their new values, up the chain
-        base_fn = _view_write(base, view, view_op)
-        _replace_history(base, base_fn, bump_version(base))
-        changed.append((base, base_fn))
-        view = base
-    final = view._version
-    for t, f in changed:  # the whole chain is now current, and each op's output was written then
-        t._hist = final
-        f._out_epoch = final
+    epoch = bump_version(target)
+    owner = links[-1][0] if links else target  # the tensor whose memory it is
+    assert value.creator is not None
+    _replace_history(owner, value.creator, epoch)
+    value.creator._out_epoch = epoch  # its output was written after it was recorded
+    # Each view in the chain is now the same view of the owner's new history (as PyTorch
+    # regenerates a view's grad_fn from its base): a view is always a function of its base.
+    if links:
+        for view in [target] + [base for base, _ in links[:-1]]:
+            _remake(view, epoch)
 
 
 def refresh(t: Tensor) -> None:
-    """Bring a view whose base was updated in place (by a recorded op) up to date.
+    """Bring a view up to date after its memory was written since its history was made.
 
     The view's values already changed (it shares the memory); its history becomes
-    "the same view of the base's new history", as PyTorch regenerates a view's
-    ``grad_fn``. Ops recorded before keep the history they read.
+    "the same view of the base's current history", as PyTorch regenerates a view's
+    ``grad_fn`` (also after a write that was not recorded: through ``detach()`` or
+    under ``no_grad``). Ops recorded before keep the history they read.
     """
-    link = t._view
-    if link is None:
+    if t._view is None:
         return
-    base, view_op = link
-    refresh(base)
-    if base._hist <= t._hist:
+    version = t._version
+    if version <= t._hist:  # not written since its history was made
         return
-    if view_op.view_of is None:
-        raise BackwardError(
-            f"this tensor (shape {fmt_shape(t.shape)}) is a view, made by {view_op.name}, of a tensor "
-            f"that an in-place operation changed since; {view_op.name} cannot remake the view, so its "
-            "history would be wrong. Make the view again after the in-place operation."
-        )
-    with set_grad_enabled(True):  # remaking the history is recorded whatever the caller's mode
-        remade = view_op.view_of(base)
-    _replace_history(t, remade.creator, base._hist)
-    t._rg = remade._rg
-    t._view = (base, remade.creator or view_op)
+    _remake(t, version)
 
 
 # --------------------------------------------------------------------------- #
@@ -177,13 +171,28 @@ def _snapshot(t: Tensor) -> Tensor:
     return s
 
 
-def _view_write(base: Tensor, view: Tensor, view_op: Function) -> Function:
-    """Record ``base``'s new value after an update of its ``view``; return the op."""
-    from .ops.shape import ViewWrite
+def _remake(t: Tensor, epoch: int) -> None:
+    """Give the view ``t`` the history "the same view of the tensor that owns the memory".
 
-    new_base = ViewWrite.apply(base, view, view=view_op)
-    assert new_base.creator is not None
-    return new_base.creator
+    The view ops of the chain are replayed from the owner (a view of a view is a view
+    of the owner, as in PyTorch), so ``t``'s new history does not pass through the
+    intermediate views' handles (their retained gradients do not collect ``t``'s uses).
+    """
+    links = _view_chain(t)
+    for _, view_op in links:
+        if view_op.view_of is None:
+            raise BackwardError(
+                f"this tensor (shape {fmt_shape(t.shape)}) is a view, made by {view_op.name}, of a "
+                f"tensor whose memory was changed in place since; {view_op.name} cannot remake the "
+                "view, so its history would be wrong. Make the view again after the in-place operation."
+            )
+    remade = links[-1][0]
+    with set_grad_enabled(True):  # remaking the history is recorded whatever the caller's mode
+        for _, view_op in reversed(links):
+            remade = view_op.view_of(remade)  # type: ignore[misc]
+    _replace_history(t, remade.creator, epoch)
+    t._rg = remade._rg
+    t._hist = t._version
 
 
 def _replace_history(t: Tensor, fn: Function | None, epoch: int) -> None:
@@ -193,4 +202,3 @@ def _replace_history(t: Tensor, fn: Function | None, epoch: int) -> None:
     t._past.append((epoch, t.creator))
     t.creator = fn
     t._rg = t._rg or fn is not None
-    t._hist = epoch

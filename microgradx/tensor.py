@@ -75,7 +75,7 @@ class Tensor:
     _retains_grad: bool = False
     # set only on tensors that views or in-place updates touch (see microgradx.inplace):
     _view: tuple[Tensor, Function] | None = None  # (the tensor this is a view of, the op that made it)
-    _hist: int = 0  # the epoch of the in-place update whose history this tensor's history reflects
+    _hist: int = 0  # for a view: the version of its memory when its history was made
     _past: list[tuple[int, Function | None]] | None = None  # creators replaced by in-place updates
 
     def __init__(
