@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import functional as F
-from .autograd import enable_grad, is_grad_enabled, no_grad, vjp
+from .autograd import creator_read_by, enable_grad, is_grad_enabled, no_grad, vjp
 from .errors import GradcheckError, describe, fmt_shape
 from .tensor import Tensor
 
@@ -316,10 +316,13 @@ def grad(
     """The gradient of a scalar-valued ``fn`` as a function (autograd / JAX style).
 
     ``grad`` composes: ``grad(grad(f))`` is the second derivative, to any order.
-    Arrays (or numbers) in give NumPy arrays out. A Tensor that requires grad in
-    (as inside another ``grad``, or a parameter in a gradient penalty) gives
-    Tensors out that are part of the graph (computed with ``create_graph=True``),
-    so the caller can differentiate them again.
+    Arrays (or numbers) in give NumPy arrays out. The gradient is a Tensor that is
+    part of the graph (computed with ``create_graph=True``), so that the caller
+    can differentiate it again, when it depends on something that requires grad:
+    an argument that is a Tensor requiring grad (as inside another ``grad``), or
+    a tensor ``fn`` uses from outside (a model's parameters, as in a gradient
+    penalty ``loss + (grad(f)(x) ** 2).sum()``). Under ``no_grad`` it is always
+    arrays.
 
     Parameters
     ----------
@@ -367,10 +370,11 @@ def grad(
                 raise IndexError(f"grad: argnums {n} is out of range for {len(args)} positional arguments")
         call = list(args)
         wrt = []
-        in_graph = False  # differentiating a Tensor that is part of a graph: stay in it
+        recording = is_grad_enabled()
+        in_graph = False  # the gradient is part of a graph (see the docstring): stay in it
         for n in nums:
             a = args[n]
-            if isinstance(a, Tensor) and a.requires_grad and is_grad_enabled():
+            if isinstance(a, Tensor) and a.requires_grad and recording:
                 in_graph = True
                 leaf = a
             else:
@@ -394,6 +398,9 @@ def grad(
                 raise TypeError(
                     f"grad: fn must return a Tensor with one element, got shape {fmt_shape(out.shape)}"
                 )
+            # fn may close over tensors that require grad (a model's parameters): the gradient
+            # is then a function of them too, and must stay in their graph (a gradient penalty)
+            in_graph = in_graph or (recording and _depends_on_other_leaves(out, wrt))
             grads = vjp(out, wrt, create_graph=in_graph)
             results: list[Any] = []
             for n, leaf, g in zip(nums, wrt, grads, strict=True):
@@ -412,6 +419,25 @@ def grad(
         return results[0] if single else tuple(results)
 
     return gradient
+
+
+def _depends_on_other_leaves(out: Tensor, own: list[Tensor]) -> bool:
+    """Whether ``out``'s graph reaches a leaf that requires grad other than ``own``."""
+    mine = {id(t) for t in own}
+    stack = [out.creator] if out.creator is not None else []
+    seen = set()
+    while stack:
+        fn = stack.pop()
+        if id(fn) in seen or fn.inputs is None:
+            continue
+        seen.add(id(fn))
+        for x in fn.inputs:
+            creator = creator_read_by(x, fn._epoch)
+            if creator is not None:
+                stack.append(creator)
+            elif x.requires_grad and id(x) not in mine:
+                return True
+    return False
 
 
 def _in_graph(g: Tensor, x: Tensor) -> Tensor:

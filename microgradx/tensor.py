@@ -392,8 +392,9 @@ class Tensor:
     def _inplace(self, op: type[Function], other: Any, ufunc: np.ufunc, sym: str) -> Tensor:
         o = other if isinstance(other, Tensor) else Tensor._from_operand(other, self._float_dtype())
         if _inplace.recording(self, (o,)):
-            # * and / read their first input for the other's gradient: keep the value overwritten
-            keep = o._rg and op in (_arith.Mul, _arith.Div)
+            # * and / read their first input for the other's gradient, ** for both: keep the
+            # value overwritten (+ and - read nothing)
+            keep = op is _arith.Pow or (o._rg and op in (_arith.Mul, _arith.Div))
             _inplace.record(self, op, (o,), sym, keep_original=keep)
             return self
         if not self.data.flags.writeable:
@@ -422,6 +423,15 @@ class Tensor:
 
     def __itruediv__(self, other: Any) -> Tensor:
         return self._inplace(_arith.Div, other, np.divide, "/=")
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return self._inplace(_arith.Pow, other, np.power, "**=")
+
+    def __imatmul__(self, other: Any) -> Tensor:
+        raise TypeError(
+            "@=: an in-place matrix product is not supported (the product generally has another "
+            "shape, and its inputs are read while it is written); write x = x @ W"
+        )
 
     def __setitem__(self, index: Any, value: Any) -> None:
         v = value if isinstance(value, Tensor) else Tensor._from_operand(value, self._float_dtype())

@@ -192,8 +192,12 @@ def setitem_case(draw):
 def inplace_case(draw, sym):
     """An in-place update of a non-leaf, directly or through a view of it (written back)."""
     small, big = draw(broadcastable_shapes())
-    a = draw(tensors(np.broadcast_shapes(small, big)))
-    b = draw(tensors(small, elements=nonzero() if sym == "/=" else reals()))
+    if sym == "**=":  # a positive base, so that any exponent is defined
+        a = draw(tensors(np.broadcast_shapes(small, big), elements=positive(0.5, 3.0)))
+        b = draw(tensors(small, elements=reals(-2, 2)))
+    else:
+        a = draw(tensors(np.broadcast_shapes(small, big)))
+        b = draw(tensors(small, elements=nonzero() if sym == "/=" else reals()))
     through = draw(st.sampled_from(["a slice", "itself", "a reshape"]))  # a view first: the
     # one-example coverage test then sees ViewWrite
 
@@ -206,6 +210,8 @@ def inplace_case(draw, sym):
             target -= y
         elif sym == "*=":
             target *= y
+        elif sym == "**=":
+            target **= y
         else:
             target /= y
         return out  # the base: updated through its view
@@ -401,6 +407,7 @@ TABLE: dict[str, Any] = {
     "Tensor.__getitem__": getitem_case(),
     "Tensor.__iadd__": inplace_case("+="),
     "Tensor.__imul__": inplace_case("*="),
+    "Tensor.__ipow__": inplace_case("**="),
     "Tensor.__isub__": inplace_case("-="),
     "Tensor.__itruediv__": inplace_case("/="),
     "Tensor.__matmul__": matmul_case("op"),
@@ -441,6 +448,7 @@ NOT_DIFFERENTIABLE = {
     "Tensor.__float__",
     "Tensor.__init__",
     "Tensor.__int__",
+    "Tensor.__imatmul__",  # raises: an in-place matrix product is not supported
     "Tensor.__iter__",
     "Tensor.__len__",
     "Tensor.__repr__",

@@ -177,3 +177,28 @@ def test_grad_of_a_function_not_connected_to_its_input_is_an_error():
     with pytest.raises(ValueError, match="does not depend on argument 0: .* allow_unused=True"):
         mgx.grad(lambda t: mgx.tensor(t.data).sum())(np.array([1.0]))
     np.testing.assert_array_equal(mgx.grad(lambda x, y: x * 2.0, argnums=1, allow_unused=True)(x, 5.0), 0.0)
+
+
+def test_a_gradient_penalty_with_respect_to_the_input_keeps_the_parameters():
+    # Regression (found by a new-user trial): x is data, W a parameter fn closes over;
+    # grad(f)(x) returned an array, so the penalty added nothing to W.grad.
+    W0 = np.array([[0.5, -1.0], [2.0, 0.3]])
+    x = mgx.tensor([[1.0, 2.0]])
+    W = mgx.tensor(W0, requires_grad=True)
+
+    def f(inp, w=W):
+        return (inp @ w).tanh().sum()
+
+    gx = mgx.grad(f)(x)
+    assert isinstance(gx, mgx.Tensor) and gx.requires_grad
+    (f(x) + ((gx**2).sum() - 1) ** 2).backward()
+
+    def loss_of(w):  # the same loss, with the input gradient written out by hand
+        h = np.tanh(x.data @ w)
+        g = (1 - h**2) @ w.T  # d sum tanh(x W) / dx
+        return float(h.sum() + ((g**2).sum() - 1) ** 2)
+
+    np.testing.assert_allclose(W.grad.data, mgx.numerical_gradient(loss_of, W0.copy()), rtol=1e-6)
+    with mgx.no_grad():  # nothing is recorded: arrays
+        assert isinstance(mgx.grad(f)(x), np.ndarray)
+    assert isinstance(mgx.grad(lambda t: (t**2).sum())(x), np.ndarray)  # no parameter: arrays

@@ -140,6 +140,7 @@ _INPLACE: dict[type, Callable[[Any, Any], Any]] = {
     ast.Sub: operator.isub,
     ast.Mult: operator.imul,
     ast.Div: operator.itruediv,
+    ast.Pow: operator.ipow,
 }
 
 
@@ -473,7 +474,7 @@ GRAD_BODIES = ["{z} * {z}", "F.tanh({z})", "F.sigmoid({z}) * {u}", "F.tanh({z} *
 OPS = ["unary", "binary", "div", "reduce", "softmax", "matmul", "unary", "binary"]
 STEPS = ["op", "update", "setitem", "view", "op", "update", "slice_update", "detach", "retain", "grad"]
 STEPS += ["zeros"]
-UPDATES = ["+=", "-=", "*=", "/="]
+UPDATES = ["+=", "-=", "*=", "/=", "**="]
 
 
 class _Builder:
@@ -567,6 +568,8 @@ class _Builder:
             src, grad = form.format(t=_atom(target), k=self.number(), a=axis), t.grad
         else:
             src, grad = self.operand(shape, t)
+        if op == "**=":  # an integer power: defined for any base
+            return self.choose(["2", "3"]), False
         if op == "/=" and not _is_number(src):
             src = self.choose(DENOMINATORS).format(_atom(src), _atom(src))
         return src, grad
