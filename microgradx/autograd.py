@@ -394,11 +394,24 @@ class Function:
         return t
 
     def _modified_error(self, what: str, t: Tensor) -> BackwardError:
+        name = f"{t.name!r}, " if t.name else ""
+        shape = f"shape {fmt_shape(t.shape)}"
+        owner = _inplace.memory_owner(t)
+        if owner is not t and owner.shape != t.shape:
+            shape += f", a view of a tensor of shape {fmt_shape(owner.shape)}"
+        if self._out_epoch and t._version == self._out_epoch:  # this in-place op wrote it
+            return BackwardError(
+                f"{self.name}: {what} ({name}{shape}) was overwritten by this very in-place "
+                f"operation: its right-hand side shares memory with the tensor it updates, and "
+                f"{self.name}'s backward needs the old value. Compute the right-hand side first "
+                "(c = c * c rather than c *= c), or on a copy (c *= c[::-1].clone())."
+            )
         return BackwardError(
-            f"{self.name}: {what} (shape {fmt_shape(t.shape)}) was modified by an in-place "
-            f"operation after {self.name} used it, and {self.name}'s backward needs its old value; "
-            "the gradient would be wrong. Use an out-of-place operation (x = x + y) or work on "
-            "a copy (x.clone())."
+            f"{self.name}: {what} ({name}{shape}) was modified by an in-place operation after "
+            f"{self.name} used it, and {self.name}'s backward needs its old value; the gradient "
+            "would be wrong. Use an out-of-place operation (x = x + y), or keep a copy of the value "
+            "(x.clone()). For a buffer written step by step (h[:, t] = f(h[:, t - 1])), any write to "
+            "it counts: collect the steps in a list and F.stack them instead."
         )
 
     def _check_versions(self, out: Tensor) -> None:

@@ -24,7 +24,7 @@ __all__ = ["GradcheckWarning", "grad", "gradcheck", "numerical_gradient"]
 
 
 class GradcheckWarning(UserWarning):
-    """An input of gradcheck is not float64, so central differences are too coarse."""
+    """Central differences are too coarse here: an input is not float64, or the step is too small."""
 
 
 def numerical_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, h: float = 1e-4) -> np.ndarray:
@@ -78,18 +78,47 @@ def numerical_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, h: float =
 
 
 def _check_resolution(x: np.ndarray, h: float) -> None:
-    """Refuse a step that ``x``'s dtype cannot represent: x + h == x would give a gradient of 0."""
+    """Refuse a step ``x``'s dtype cannot represent, and warn where it is represented coarsely.
+
+    Where ``x + h == x`` central differences give 0: an error. Where the step actually taken,
+    ``(x + h) - (x - h)``, is more than 1% off ``2 h`` (float32 at 300, float64 with h = 1e-15),
+    they are off by as much, and in float32 or float16 the rounding of ``f`` itself costs most
+    digits: a warning.
+    """
+    if not (np.isfinite(h) and h > 0):
+        raise ValueError(f"numerical_gradient: h must be a positive number, got {h!r}")
     with np.errstate(over="ignore", invalid="ignore"):
         lost = (x + h == x) | (x - h == x)
+        off = np.abs(((x + h) - (x - h)) / (2 * h) - 1)
+    advice = (
+        "Use a larger h (gradcheck's eps), still small against the scale of x"
+        if x.dtype == np.float64
+        else "Use float64 inputs (x.astype(np.float64)), or a larger h (gradcheck's eps)"
+    )
     if lost.any():
         idx = tuple(int(i) for i in np.argwhere(lost)[0])
-        value = x[idx].item()
         step = float(np.spacing(np.abs(x[idx]).astype(x.dtype)))
         raise ValueError(
-            f"numerical_gradient: x + h == x at index {idx} (x = {value!r} in {x.dtype}, h = {h!r}): "
-            f"the step is below the resolution of {x.dtype} there (spacing {step:.3g}), so central "
-            "differences would give 0. Use float64 inputs (x.astype(np.float64)), or a larger h "
-            "that is still small against the scale of x"
+            f"numerical_gradient: x + h == x at index {idx} (x = {x[idx].item()!r} in {x.dtype}, "
+            f"h = {h!r}): the step is below the resolution of {x.dtype} there (spacing {step:.3g}), "
+            f"so central differences would give 0. {advice}"
+        )
+    worst = np.nanmax(off) if off.size else 0.0
+    if worst > 0.01:
+        idx = tuple(int(i) for i in np.unravel_index(int(np.nanargmax(off)), x.shape))
+        warnings.warn(
+            f"numerical_gradient: at index {idx} (x = {x[idx].item()!r} in {x.dtype}) the step "
+            f"h = {h!r} is stored {100 * worst:.0f}% off, so the gradient will be off by about as "
+            f"much. {advice}",
+            GradcheckWarning,
+            stacklevel=3,
+        )
+    elif x.dtype != np.float64:
+        warnings.warn(
+            f"numerical_gradient: x is {x.dtype}; rounding f's values in {x.dtype} costs most of the "
+            f"digits of a central difference (about eps * |f| / h). {advice}",
+            GradcheckWarning,
+            stacklevel=3,
         )
 
 

@@ -48,7 +48,7 @@ from .errors import BackwardError, fmt_shape
 from .ops.shape import ViewWrite
 from .tensor import Tensor
 
-__all__ = ["record", "recording", "refresh"]
+__all__ = ["memory_owner", "record", "recording", "refresh"]
 
 
 def recording(target: Tensor, operands: tuple[Tensor, ...]) -> bool:
@@ -120,6 +120,12 @@ def refresh(t: Tensor) -> None:
     _remake(t, version)
 
 
+def memory_owner(t: Tensor) -> Tensor:
+    """The tensor whose memory ``t`` views (``t`` itself if it is not a view)."""
+    chain = _view_chain(t)
+    return chain[-1][0] if chain else t
+
+
 # --------------------------------------------------------------------------- #
 # helpers
 # --------------------------------------------------------------------------- #
@@ -147,21 +153,31 @@ def _check_updatable(target: Tensor, links: list[tuple[Tensor, Function]], sym: 
         )
     if target._rg and target.creator is None:
         raise RuntimeError(
-            f"{sym}: a leaf tensor that requires grad cannot be modified in place while the graph "
-            "is recorded; do it under `with mgx.no_grad():` (as optimizers do) or write x = x + y"
+            f"{sym}: this tensor is a leaf that requires grad (a parameter, or an argument that "
+            "mgx.grad differentiates); updating it in place would lose the gradient through the "
+            f"update. Write it out of place: {_out_of_place(sym)}. (Only an update that must not be "
+            "differentiated, an optimizer step or initialisation, belongs under `with mgx.no_grad():`.)"
         )
     for base, view_op in links:
         if base._rg and base.creator is None:
             raise RuntimeError(
-                f"{sym}: this tensor is a view of a leaf tensor that requires grad (shape "
-                f"{fmt_shape(base.shape)}); modifying it in place would modify the leaf. Do it under "
-                "`with mgx.no_grad():` or work on a copy (x.clone())"
+                f"{sym}: this tensor is a view of a leaf that requires grad (shape "
+                f"{fmt_shape(base.shape)}); updating it in place would update the leaf and lose the "
+                "gradient through the update. Work on a copy (x = x.clone(), then update it), or write "
+                "the update out of place"
             )
         if view_op.view_of is None:
             raise RuntimeError(
                 f"{sym}: this tensor is a view made by {view_op.name}, which cannot write the update "
                 "back into the tensor it views; work on a copy (x.clone()) instead"
             )
+
+
+def _out_of_place(sym: str) -> str:
+    """How to write the update ``sym`` out of place, for an error message."""
+    if sym == "[]=":
+        return "x = x.clone(); x[i] = v (the clone is not a leaf)"
+    return f"x = x {sym[:-1]} y"
 
 
 def _snapshot(t: Tensor) -> Tensor:

@@ -186,7 +186,11 @@ class Tensor:
     def grad(self, value: Tensor | None) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
-                raise TypeError(f"grad must be a Tensor or None, got {describe(value)}")
+                raise TypeError(
+                    f"grad must be a Tensor or None, got {describe(value)}; wrap an array: mgx.tensor(a)"
+                )
+            if value is self:
+                raise ValueError("a tensor cannot be its own grad; assign a copy (t.clone().detach())")
             if value.data.shape != self.data.shape:
                 raise ValueError(
                     f"cannot assign a grad of shape {fmt_shape(value.shape)} to a tensor of shape "

@@ -309,8 +309,12 @@ def test_modifying_a_saved_output_under_no_grad_is_an_error():
 
 def test_in_place_on_a_leaf_that_requires_grad():
     w = mgx.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+    with pytest.raises(RuntimeError, match=r"leaf that requires grad .* out of place: x = x \+ y"):
         w += 1
+    with pytest.raises(RuntimeError, match=r"out of place: x = x \* y"):
+        w *= 2
+    with pytest.raises(RuntimeError, match=r"x = x.clone\(\); x\[i\] = v"):
+        w[0] = 5.0
     before = w._version
     with mgx.no_grad():  # how an optimizer updates parameters
         w -= 0.5

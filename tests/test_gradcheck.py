@@ -135,9 +135,27 @@ def test_numerical_gradient_refuses_a_step_below_the_resolution(x):
         mgx.numerical_gradient(lambda a: np.sum(a**2), x)
 
 
+@pytest.mark.parametrize(
+    "x, h",
+    [(np.array([300.0], dtype=np.float32), 1e-4), (np.array([3.0, 4.0]), 1e-15), (np.array([1e6]), 1e-10)],
+    ids=["float32 at 300", "float64, h = 1e-15", "float64 at 1e6, h = 1e-10"],
+)
+def test_numerical_gradient_warns_where_the_step_is_stored_coarsely(x, h):
+    # Regression (a new-user trial): these gave 546.9 for 600, [7.1, 7.1] for [6, 8] and 2.44e6
+    # for 2e6 without a word, since x + h != x there but the step actually taken is 8-16% off.
+    with pytest.warns(mgx.GradcheckWarning, match=r"the step h = .* is stored \d+% off"):
+        mgx.numerical_gradient(lambda a: np.sum(a.astype(np.float64) ** 2), x, h=h)
+
+
+def test_numerical_gradient_refuses_a_step_that_is_not_positive():
+    with pytest.raises(ValueError, match="h must be a positive number, got 0"):
+        mgx.numerical_gradient(lambda a: np.sum(a**2), np.array([1.0]), h=0)
+
+
 def test_numerical_gradient_with_a_step_the_input_resolves():
     x = np.array([5000.0], dtype=np.float32)
-    g = mgx.numerical_gradient(lambda a: float(np.sum(a.astype(np.float64) ** 2)), x, h=0.5)
+    with pytest.warns(mgx.GradcheckWarning, match="x is float32"):  # still: f is rounded in float32
+        g = mgx.numerical_gradient(lambda a: float(np.sum(a.astype(np.float64) ** 2)), x, h=0.5)
     np.testing.assert_allclose(g, [10000.0], rtol=1e-6)
 
 
