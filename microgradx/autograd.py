@@ -15,7 +15,7 @@ An in-place operator (``c += 1``, ``c[0] = v``) gives the tensor ``c`` a new
 creator (see :mod:`microgradx.inplace`). An op recorded earlier read the old
 version of ``c``, so the engine follows each edge to the creator the input had
 *when the op was recorded*: every Function remembers the epoch it was recorded
-in (``_epoch``), and a tensor whose creator was replaced remembers the creators
+in (``_recorded_at``), and a tensor whose creator was replaced remembers the creators
 it had before (:func:`creator_read_by`). The values backward reads are checked
 the same way: ``Function.input(i)`` and ``Function.result`` raise if that value
 was overwritten after the op was recorded, instead of using the new one.
@@ -211,22 +211,23 @@ def _broadcasts_to(small: tuple[int, ...], big: tuple[int, ...]) -> bool:
 
 
 # --------------------------------------------------------------------------- #
-# In-place modification epochs
+# The in-place clock
 # --------------------------------------------------------------------------- #
-#: Bumped by every in-place modification of a tensor. A Function remembers the
-#: epoch it was recorded in; while no in-place op has happened since, backward
-#: skips every per-tensor check (one integer comparison per op).
-_epoch = [0]
+#: Ticks at every in-place modification of a tensor. A tensor's version is the clock
+#: reading of its memory's last modification (0: never); a Function remembers the
+#: reading it was recorded at (``_recorded_at``). While the clock has not moved
+#: since, backward skips every per-tensor check (one integer comparison per op).
+_clock = [0]
 
 
 def bump_version(t: Tensor) -> int:
     """Record that ``t``'s memory (and so every view sharing its counter) was modified in place.
 
-    Returns the new epoch, which is now ``t``'s version.
+    Returns the new clock reading, which is now ``t``'s version.
     """
-    _epoch[0] += 1
-    t._counter()[0] = _epoch[0]
-    return _epoch[0]
+    _clock[0] += 1
+    t._counter()[0] = _clock[0]
+    return _clock[0]
 
 
 def creator_read_by(t: Tensor, epoch: int) -> Function | None:
@@ -284,7 +285,7 @@ class Function:
     tensor(12.)
     """
 
-    __slots__ = ("inputs", "needs_input_grad", "_out", "_epoch", "_freed", "__dict__", "__weakref__")
+    __slots__ = ("inputs", "needs_input_grad", "_out", "_recorded_at", "_freed", "__dict__", "__weakref__")
 
     #: The op's name in error messages and graph pictures (default: class name, lower-case).
     name: str = "function"
@@ -298,13 +299,19 @@ class Function:
     #: op gets Tensors unless it sets this too.
     backward_on_arrays: bool = False
 
+    #: True for the built-in ops, whose backward reads values only through
+    #: :meth:`input` and :attr:`result` (checked there, one by one, so an op raises
+    #: only for the values it needs, as PyTorch's do). A user's op may read
+    #: ``self.inputs`` directly, so all its inputs are checked before its backward.
+    _reads_checked: bool = False
+
     #: For an in-place op: the epoch its output was written at (after it was recorded).
-    _out_epoch: int = 0
+    _written_at: int = 0
 
     inputs: tuple[Tensor, ...] | None
     needs_input_grad: tuple[bool, ...]
     _out: Tensor | None
-    _epoch: int
+    _recorded_at: int
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -332,12 +339,15 @@ class Function:
     def output(self) -> Tensor:
         """The Tensor this call produced, inside ``backward`` (the backward pass hands it over).
 
-        A Function keeps no reference to its output otherwise: the output refers
-        to the Function (its ``creator``), and a reference back would be a cycle.
+        Raises if it was modified in place after this op produced it. A Function keeps
+        no reference to its output otherwise: the output refers to the Function (its
+        ``creator``), and a reference back would be a cycle.
         """
         out = getattr(self, "_out", None)
         if out is None:
             raise BackwardError(f"{self.name}: the output is available only inside backward()")
+        if self._recorded_at != _clock[0] and out._version > max(self._recorded_at, self._written_at):
+            raise self._modified_error("its output", out)
         return out
 
     def input(self, i: int) -> Any:
@@ -346,18 +356,12 @@ class Function:
         Raises if the input was modified in place after this op was recorded.
         """
         assert self.inputs is not None
-        t = self.inputs[i]
-        if self._epoch != _epoch[0]:  # something was modified in place since: check this input
-            t = self._unmodified(t, i)
+        t = self.inputs[i] if self._recorded_at == _clock[0] else self._unmodified_input(i)
         return t if _state.enabled else t.data
 
     def input_array(self, i: int) -> np.ndarray:
         """Input ``i``'s array (checked like :meth:`input`), for masks and constants."""
-        assert self.inputs is not None
-        t = self.inputs[i]
-        if self._epoch != _epoch[0]:
-            t = self._unmodified(t, i)
-        return t.data
+        return self._unmodified_input(i).data
 
     @property
     def saved(self) -> tuple[Any, ...]:
@@ -371,25 +375,26 @@ class Function:
 
         Raises if the output was modified in place after this op produced it.
         """
-        out = self.output
-        if self._epoch != _epoch[0] and out._version > max(self._epoch, self._out_epoch):
-            raise self._modified_error("its output", out)
+        out = self._out if self._recorded_at == _clock[0] else None  # (the fast path: unchecked)
+        if out is None:
+            out = self.output
         return out if _state.enabled else out.data
 
     @property
     def result_array(self) -> np.ndarray:
         """The output's array (checked like :attr:`result`)."""
-        out = self.output
-        if self._epoch != _epoch[0] and out._version > max(self._epoch, self._out_epoch):
-            raise self._modified_error("its output", out)
-        return out.data
+        return self.output.data
 
-    def _unmodified(self, t: Tensor, i: int) -> Tensor:
-        """Input ``i`` as it was when this op was recorded: kept by an in-place op, or unchanged."""
+    def _unmodified_input(self, i: int) -> Tensor:
+        """Input ``i`` as it was when this op was recorded: unchanged, or kept by an in-place op."""
+        assert self.inputs is not None
+        t = self.inputs[i]
+        if self._recorded_at == _clock[0]:  # nothing was modified in place since
+            return t
         kept = self.__dict__.get("_originals")
         if kept is not None and i in kept:  # an in-place op kept the value it overwrote
             return kept[i]  # type: ignore[no-any-return]
-        if t._version > self._epoch:
+        if t._version > self._recorded_at:
             raise self._modified_error(f"input {i}", t)
         return t
 
@@ -397,30 +402,34 @@ class Function:
         name = f"{t.name!r}, " if t.name else ""
         shape = f"shape {fmt_shape(t.shape)}"
         owner = _inplace.memory_owner(t)
-        if owner is not t and owner.shape != t.shape:
+        buffer = owner is not t and owner.shape != t.shape
+        if buffer:
             shape += f", a view of a tensor of shape {fmt_shape(owner.shape)}"
-        if self._out_epoch and t._version == self._out_epoch:  # this in-place op wrote it
+        if self._written_at and t._version == self._written_at:  # this in-place op wrote it
             return BackwardError(
                 f"{self.name}: {what} ({name}{shape}) was overwritten by this very in-place "
                 f"operation: its right-hand side shares memory with the tensor it updates, and "
                 f"{self.name}'s backward needs the old value. Compute the right-hand side first "
                 "(c = c * c rather than c *= c), or on a copy (c *= c[::-1].clone())."
             )
+        advice = (
+            " For a buffer written step by step (h[:, t] = f(h[:, t - 1])), any write to it counts: "
+            "collect the steps in a list and F.stack them instead."
+            if buffer
+            else ""
+        )
         return BackwardError(
             f"{self.name}: {what} ({name}{shape}) was modified by an in-place operation after "
             f"{self.name} used it, and {self.name}'s backward needs its old value; the gradient "
             "would be wrong. Use an out-of-place operation (x = x + y), or keep a copy of the value "
-            "(x.clone()). For a buffer written step by step (h[:, t] = f(h[:, t - 1])), any write to "
-            "it counts: collect the steps in a list and F.stack them instead."
+            f"(x.clone()).{advice}"
         )
 
-    def _check_versions(self, out: Tensor) -> None:
-        """For an op whose backward reads ``self.inputs`` directly (a user's op): check them all."""
+    def _check_inputs(self) -> None:
+        """For a user's op, which may read ``self.inputs`` directly: check them all before backward."""
         assert self.inputs is not None
-        for i, t in enumerate(self.inputs):
-            self._unmodified(t, i)
-        if out._version > max(self._epoch, self._out_epoch):
-            raise self._modified_error("its output", out)
+        for i in range(len(self.inputs)):
+            self._unmodified_input(i)
 
     # ------------------------------------------------------------------ #
     # recording
@@ -450,7 +459,7 @@ class Function:
                 )
             fn.needs_input_grad = need
             fn.inputs = inputs
-            fn._epoch = _epoch[0]
+            fn._recorded_at = _clock[0]
             out._rg = True
             out.creator = fn
         return out
@@ -461,13 +470,13 @@ class Function:
         What remains is the graph's structure, as PyTorch keeps its ``grad_fn``
         nodes: each input that is a leaf (a parameter or a constant), and for
         each other input a weak reference to it and the creator it was read
-        from. So the graph can still be drawn after backward. Ops that make
-        views keep their (small) parameters, which a view may need later.
+        from. So the graph can still be drawn after backward. Ops that can make
+        views keep their parameters (an index, a shape), which a view may need later.
         """
         assert self.inputs is not None
         freed = []
         for t in self.inputs:
-            creator = creator_read_by(t, self._epoch)
+            creator = t.creator if t._vc is None else creator_read_by(t, self._recorded_at)
             freed.append(t if creator is None else (weakref.ref(t), creator))
         self._freed = tuple(freed)
         self.inputs = None
@@ -524,10 +533,13 @@ def _run(fn: Function, inputs: tuple[Tensor, ...], recording: bool) -> tuple[Ten
     out.creator = None
     out._vc = None
     out._rg = False
-    if aliased:  # a view of (or the very array of) an input: they share memory from now on
+    if aliased:  # a view of (or the very array of) an input
         for t in inputs:
             if np.may_share_memory(y, t.data):
-                _make_view(out, t, fn)
+                if fn.view_of is None:  # an op that cannot remake it (a user's): no aliasing
+                    out.data = y.copy()
+                else:  # they share memory from now on
+                    _make_view(out, t, fn)
                 break
     return out, need
 
@@ -650,7 +662,7 @@ def _run_pass(
     pending, outputs = _count_consumers(head, root)
     grads: dict[Function, Any] = {head: gseed}
     ready = [head]
-    epoch = _epoch[0]
+    epoch = _clock[0]
     with set_grad_enabled(create_graph):
         while ready:
             fn = ready.pop()
@@ -663,8 +675,8 @@ def _run_pass(
                 # gradient belongs to its old version, which nobody can name)
                 if (out._retains_grad if wanted is None else id(out) in wanted) and out.creator is fn:
                     deliver(out, gy)
-                if fn._epoch != epoch and not fn.backward_on_arrays:
-                    fn._check_versions(out)  # a user's op reads self.inputs directly: check them all
+                if fn._recorded_at != epoch and not fn._reads_checked:
+                    fn._check_inputs()  # a user's op may read self.inputs directly: check them all
                 fn._out = out  # for self.output / self.result, during this call only
                 try:
                     if create_graph or fn.backward_on_arrays:
@@ -682,7 +694,7 @@ def _run_pass(
                 need = fn.needs_input_grad
                 for i, x in enumerate(fn_inputs):
                     gx = gxs[i]
-                    creator = x.creator if x._vc is None else creator_read_by(x, fn._epoch)
+                    creator = x.creator if x._vc is None else creator_read_by(x, fn._recorded_at)
                     if gx is not None and need[i]:
                         xd = x.data
                         if (
@@ -704,7 +716,7 @@ def _run_pass(
                             ready.append(creator)
             else:  # nothing flowed in: every input gets nothing from here
                 for x in fn_inputs:
-                    creator = x.creator if x._vc is None else creator_read_by(x, fn._epoch)
+                    creator = x.creator if x._vc is None else creator_read_by(x, fn._recorded_at)
                     if creator is not None:
                         pending[creator] -= 1
                         if pending[creator] == 0:
@@ -734,7 +746,7 @@ def vjp(
     >>> vjp((x * x).sum(), [x])
     [tensor([2., 4.])]
     """
-    if not output._rg:
+    if not output.requires_grad:  # (a view brought up to date first)
         return [None] * len(inputs)
     result = backward(output, grad_output, retain_graph=True, create_graph=create_graph, inputs=inputs)
     assert result is not None
@@ -757,7 +769,7 @@ def _count_consumers(head: Function, root: Tensor) -> tuple[dict[Function, int],
                 "retain_graph=True to the first backward() call."
             )
         for x in fn.inputs:
-            c = x.creator if x._vc is None else creator_read_by(x, fn._epoch)
+            c = x.creator if x._vc is None else creator_read_by(x, fn._recorded_at)
             if c is not None:
                 if c in pending:
                     pending[c] += 1
@@ -801,21 +813,33 @@ def _fit(gx: Any, x: Tensor, fn: Function, i: int, create_graph: bool) -> Any:
 def _combine(prev: Tensor | None, g: Any, create_graph: bool, given: set[int]) -> Tensor:
     """``prev + g`` for a gradient being stored, as a Tensor that owns a writeable array.
 
-    Backward passes arrays through (``a + b`` gives both inputs the same one) and
+    Backward passes gradients through (``a + b`` gives both inputs the same one) and
     returns views (``sum`` gives a read-only broadcast view), so the first gradient
     a tensor receives is copied when it is a view, read-only, or was already
     handed to another tensor in this pass (``given`` holds their ids). Then
-    ``p.grad *= s`` under ``no_grad`` changes ``p.grad`` and nothing else.
+    ``p.grad *= s`` under ``no_grad`` changes ``p.grad`` and nothing else, with or
+    without ``create_graph`` (where the copy is recorded: a ``clone``).
     """
     if create_graph:
-        return g if prev is None else prev + g
+        if prev is not None:
+            g = prev + g
+        elif id(g) in given or g.data.base is not None or not g.data.flags.writeable:
+            g = _clone(g)
+        given.add(id(g))
+        return g  # type: ignore[no-any-return]
     arr = g.data if isinstance(g, _Tensor) else np.asarray(g)
     if prev is not None:
-        arr = prev.data + arr
+        arr = np.asarray(prev.data + arr)  # (a 0-d sum is a NumPy scalar: make it an array)
     elif arr.base is not None or not arr.flags.writeable or id(arr) in given:
         arr = arr.copy()
     given.add(id(arr))
     return _Tensor._wrap(arr)
+
+
+def _clone(g: Tensor) -> Tensor:
+    from .ops.arithmetic import clone
+
+    return clone(g)
 
 
 #: The Tensor class; tensor.py, which imports this module, registers it here.

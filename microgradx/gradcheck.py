@@ -351,7 +351,10 @@ def grad(
     an argument that is a Tensor requiring grad (as inside another ``grad``), or
     a tensor ``fn`` uses from outside (a model's parameters, as in a gradient
     penalty ``loss + (grad(f)(x) ** 2).sum()``). Under ``no_grad`` it is always
-    arrays.
+    arrays. As in JAX and ``torch.func``, ``fn`` is differentiated with respect to
+    its argument as a variable of its own: a tensor ``fn`` also uses from outside
+    is a constant here, even if it is the same tensor (``grad(lambda y: x * y)(x)``
+    is ``x``, not ``2 x``).
 
     Parameters
     ----------
@@ -405,7 +408,9 @@ def grad(
             a = args[n]
             if isinstance(a, Tensor) and a.requires_grad and recording:
                 in_graph = True
-                leaf = a
+                # a fresh variable in a's graph: fn is differentiated with respect to its
+                # argument, not through other uses of the same tensor (a closure, an outer grad)
+                leaf = a.clone()
             else:
                 data = np.array(a.data if isinstance(a, Tensor) else a, copy=True)
                 if data.dtype.kind != "f":
@@ -460,11 +465,11 @@ def _depends_on_other_leaves(out: Tensor, own: list[Tensor]) -> bool:
         if id(fn) in seen or fn.inputs is None:
             continue
         seen.add(id(fn))
-        for x in fn.inputs:
-            creator = creator_read_by(x, fn._epoch)
+        for x, needed in zip(fn.inputs, fn.needs_input_grad, strict=True):
+            creator = creator_read_by(x, fn._recorded_at)
             if creator is not None:
                 stack.append(creator)
-            elif x.requires_grad and id(x) not in mine:
+            elif needed and id(x) not in mine:  # a leaf that required grad when fn read it
                 return True
     return False
 

@@ -39,6 +39,7 @@ in PyTorch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -48,7 +49,44 @@ from .errors import BackwardError, fmt_shape
 from .ops.shape import ViewWrite
 from .tensor import Tensor
 
-__all__ = ["memory_owner", "record", "recording", "refresh"]
+__all__ = ["memory_owner", "record", "recording", "refresh", "update"]
+
+
+def update(
+    target: Tensor,
+    op: type[Function],
+    operands: tuple[Tensor, ...],
+    sym: str,
+    write: Callable[..., None],
+    keep_original: bool = False,
+    **params: Any,
+) -> None:
+    """Update ``target`` in place to ``op(target, *operands)``: every in-place operator comes here.
+
+    Recorded (:func:`record`) while grad mode is on and something involved requires
+    grad; otherwise ``write(target.data, *operand arrays)`` does it in NumPy, and the
+    version is bumped.
+    """
+    if not target.data.flags.writeable:
+        raise ValueError(
+            f"{sym}: this tensor (shape {fmt_shape(target.shape)}) is read-only: it is a broadcast "
+            "view, where one element stands for many. Update a copy (x.clone()) instead"
+        )
+    if recording(target, operands):
+        record(target, op, operands, sym, keep_original, **params)
+        return
+    try:
+        write(target.data, *[o.data for o in operands])
+    except (ValueError, TypeError) as e:
+        shapes = ", ".join(f"{fmt_shape(o.shape)} {o.data.dtype}" for o in operands)
+        what = (
+            f"{sym}: cannot update a tensor of shape {fmt_shape(target.shape)} ({target.data.dtype}) "
+            f"in place with {shapes}"
+        )
+        if isinstance(e, TypeError):
+            raise TypeError(f"{what}: {e}") from e
+        raise ValueError(f"{what}: {e}") from e
+    bump_version(target)
 
 
 def recording(target: Tensor, operands: tuple[Tensor, ...]) -> bool:
@@ -96,7 +134,7 @@ def record(
     owner = links[-1][0] if links else target  # the tensor whose memory it is
     assert value.creator is not None
     _replace_history(owner, value.creator, epoch)
-    value.creator._out_epoch = epoch  # its output was written after it was recorded
+    value.creator._written_at = epoch  # its output was written after it was recorded
     # Each view in the chain is now the same view of the owner's new history (as PyTorch
     # regenerates a view's grad_fn from its base): a view is always a function of its base.
     if links:
@@ -143,13 +181,8 @@ def _check_updatable(target: Tensor, links: list[tuple[Tensor, Function]], sym: 
     """Refuse an in-place update the engine cannot record correctly, before anything is written."""
     if target.data.dtype.kind != "f":
         raise TypeError(
-            f"{sym}: cannot record an in-place update of a {target.data.dtype} tensor (its values "
+            f"{sym}: cannot record an in-place update of an {target.data.dtype} tensor (its values "
             "would be cut to integers); make it floating-point first"
-        )
-    if not target.data.flags.writeable:
-        raise ValueError(
-            f"{sym}: this tensor (shape {fmt_shape(target.shape)}) is read-only: it is a broadcast "
-            "view, where one element stands for many. Update a copy (x.clone()) instead"
         )
     if target._rg and target.creator is None:
         raise RuntimeError(

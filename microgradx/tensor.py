@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import autograd as _autograd
-from .autograd import Function, bump_version
+from .autograd import Function
 from .autograd import backward as _backward
 from .errors import broadcast_error, describe, fmt_shape
 
@@ -140,7 +140,7 @@ class Tensor:
     @property
     def requires_grad(self) -> bool:
         """Whether operations on this tensor are recorded for backward."""
-        return self._rg
+        return self._current()._rg
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
@@ -206,12 +206,19 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         """True for tensors made by the user (no creator), False for op results."""
-        return self.creator is None
+        return self._current().creator is None
 
     @property
     def grad_fn(self) -> Function | None:
         """The Function that made this tensor (PyTorch's name for ``creator``)."""
-        return self.creator
+        return self._current().creator
+
+    def _current(self) -> Tensor:
+        """This tensor, its history brought up to date if it is a view whose memory was written
+        since (see :func:`microgradx.inplace.refresh`), so that its flags tell the truth."""
+        if self._vc is not None and self._view is not None:
+            _inplace.refresh(self)
+        return self
 
     @property
     def T(self) -> Tensor:
@@ -300,7 +307,7 @@ class Tensor:
 
     def retain_grad(self) -> Tensor:
         """Keep ``.grad`` on this non-leaf tensor after backward (a leaf always does)."""
-        if not self._rg:
+        if not self._current()._rg:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         self._retains_grad = True
         return self
@@ -395,25 +402,14 @@ class Tensor:
     # ------------------------------------------------------------------ #
     def _inplace(self, op: type[Function], other: Any, ufunc: np.ufunc, sym: str) -> Tensor:
         o = other if isinstance(other, Tensor) else Tensor._from_operand(other, self._float_dtype())
-        if _inplace.recording(self, (o,)):
-            # * and / read their first input for the other's gradient, ** for both: keep the
-            # value overwritten (+ and - read nothing)
-            keep = op is _arith.Pow or (o._rg and op in (_arith.Mul, _arith.Div))
-            _inplace.record(self, op, (o,), sym, keep_original=keep)
-            return self
-        if not self.data.flags.writeable:
-            raise ValueError(
-                f"{sym}: this tensor (shape {fmt_shape(self.shape)}) is read-only: it is a broadcast "
-                "view, where one element stands for many. Update a copy (x.clone()) instead"
-            )
-        try:
-            ufunc(self.data, o.data, out=self.data)
-        except ValueError as e:
-            raise ValueError(
-                f"{sym}: cannot update a tensor of shape {fmt_shape(self.shape)} in place "
-                f"with shape {fmt_shape(o.shape)} ({e})"
-            ) from e
-        bump_version(self)
+        # * and / read their first input for the other's gradient, ** for both: keep the
+        # value overwritten (+ and - read nothing)
+        keep = op is _arith.Pow or (o._rg and op in (_arith.Mul, _arith.Div))
+
+        def write(data: np.ndarray, od: np.ndarray) -> None:
+            ufunc(data, od, out=data)
+
+        _inplace.update(self, op, (o,), sym, write, keep_original=keep)
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -440,16 +436,11 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         v = value if isinstance(value, Tensor) else Tensor._from_operand(value, self._float_dtype())
         index = _shape.normalize_index(index)
-        if _inplace.recording(self, (v,)):
-            _inplace.record(self, _shape.SetItem, (v,), "[]=", index=index)
-            return
-        if not self.data.flags.writeable:
-            raise ValueError(
-                f"[]=: this tensor (shape {fmt_shape(self.shape)}) is read-only: it is a broadcast "
-                "view, where one element stands for many. Update a copy (x.clone()) instead"
-            )
-        self.data[index] = v.data
-        bump_version(self)
+
+        def write(data: np.ndarray, vd: np.ndarray) -> None:
+            data[index] = vd
+
+        _inplace.update(self, _shape.SetItem, (v,), "[]=", write, index=index)
 
     def _operand(self, other: Any) -> Tensor:
         """``other`` as a Tensor for a binary operator; a Python number adopts this tensor's float dtype."""

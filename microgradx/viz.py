@@ -127,6 +127,7 @@ def to_dot(
     """
     if not isinstance(root, Tensor):
         raise TypeError(f"to_dot: expected a Tensor, got {type(root).__name__}")
+    root = root._current()  # a view whose memory was written since: draw its current history
     if rankdir not in ("LR", "RL", "TB", "BT"):
         raise ValueError(f"to_dot: rankdir must be one of LR, RL, TB, BT, got {rankdir!r}")
     nodes: dict[str, tuple[str, str]] = {}  # id -> (label, kind)
@@ -148,8 +149,9 @@ def to_dot(
 
     def add_input(x: Tensor, creator: Function | None) -> str:
         tid = tensor_id(x, creator)
-        if creator is not None and creator is not x.creator:  # x was updated in place since
-            add(tid, f"output of {creator.name}\\n(overwritten in place since)", "freed")
+        if creator is not x.creator:  # x was updated in place since fn read it
+            what = f"output of {creator.name}" if creator is not None else "a constant"
+            add(tid, f"{what}\\n(overwritten in place since)", "freed")
         else:
             add(tid, _tensor_label(x, show_data, show_grad), _kind(x, root))
         return tid
@@ -167,7 +169,7 @@ def to_dot(
         edges.append((op_id, f"t{id(fn)}"))
         if fn.inputs is not None:
             for x in fn.inputs:
-                creator = creator_read_by(x, fn._epoch)  # the version fn read
+                creator = creator_read_by(x, fn._recorded_at)  # the version fn read
                 edges.append((add_input(x, creator), op_id))
                 if creator is not None:
                     stack.append(creator)

@@ -77,7 +77,7 @@ def _graph_classes(root, into):
             continue
         seen.add(fn)
         into.add(type(fn))
-        stack.extend(c for c in (creator_read_by(x, fn._epoch) for x in fn.inputs) if c is not None)
+        stack.extend(c for c in (creator_read_by(x, fn._recorded_at) for x in fn.inputs) if c is not None)
 
 
 def test_every_op_states_its_forward_and_backward_formulas():

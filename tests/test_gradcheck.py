@@ -220,3 +220,17 @@ def test_a_gradient_penalty_with_respect_to_the_input_keeps_the_parameters():
     with mgx.no_grad():  # nothing is recorded: arrays
         assert isinstance(mgx.grad(f)(x), np.ndarray)
     assert isinstance(mgx.grad(lambda t: (t**2).sum())(x), np.ndarray)  # no parameter: arrays
+
+
+def test_grad_differentiates_with_respect_to_the_argument_not_other_uses_of_the_same_tensor():
+    # Regression (review): "perturbation confusion". d/dx [x * d/dy (x y)] = d/dx x^2 = 2x (JAX
+    # and torch.func give 2 at x = 1); differentiating the caller's own tensor gave 4.
+    assert mgx.grad(lambda x: x * mgx.grad(lambda y: x * y)(x))(np.array(1.0)) == pytest.approx(2.0)
+    a = mgx.tensor([1.0, 2.0], requires_grad=True)
+    u = a * 2
+    f = lambda z: (z * u).sum()  # noqa: E731
+    np.testing.assert_array_equal(mgx.grad(f)(a).data, u.data)  # u, as for grad(f)(a.data)
+    np.testing.assert_array_equal(mgx.grad(f)(a.data).data, u.data)
+    w = mgx.tensor(2.0, requires_grad=True)
+    ga, gb = mgx.grad(lambda p, q: p * q * q, argnums=(0, 1))(w, w)  # the same tensor twice
+    assert (ga.item(), gb.item()) == (4.0, 8.0)  # q^2 and 2 p q, by hand

@@ -304,3 +304,118 @@ def test_assigning_one_position_twice_is_refused_while_recording():
     plain = mgx.tensor(np.zeros(3))
     plain[[0, 0]] = mgx.tensor([1.0, 2.0])  # nothing recorded: NumPy's rule, the last one wins
     np.testing.assert_array_equal(plain.data, [2.0, 0.0, 0.0])
+
+
+# --------------------------------------------------------------------------- #
+# found by the random programs and by review (each seen failing before its fix)
+# --------------------------------------------------------------------------- #
+def test_after_an_update_through_a_view_the_view_is_a_function_of_its_base():
+    # PyTorch 2.13 gives v.grad = [100] and c.grad = [110, 10]; the first version made the
+    # base depend on the view instead (v.grad = [110], c.grad = [10, 10]; leaf gradients agreed).
+    def run(retain):
+        a = mgx.tensor([1.0, 2.0], requires_grad=True)
+        c = a * 1
+        v = c[0:1]
+        v *= 3
+        (v if retain == "v" else c).retain_grad()
+        ((c * 10).sum() + (v * 100).sum()).backward()
+        np.testing.assert_array_equal(a.grad.data, [330.0, 10.0])  # by hand: c = [3 a0, a1]
+        return (v if retain == "v" else c).grad.data
+
+    np.testing.assert_array_equal(run("v"), [100.0])  # only v's own use
+    np.testing.assert_array_equal(run("c"), [110.0, 10.0])  # c's use and v's (v is part of c)
+
+
+class _Square(mgx.Function):
+    """Forward: y = x**2.   Backward: dL/dx = dL/dy * 2 x   (reads self.inputs directly)"""
+
+    def forward(self, x):
+        return x * x
+
+    def backward(self, gy):
+        return gy * 2 * self.inputs[0]
+
+
+class _FastSquare(_Square):
+    backward_on_arrays = True
+
+    def backward(self, gy):
+        return gy * 2 * self.inputs[0].data  # not through self.input(0): still checked
+
+
+@pytest.mark.parametrize("op", [_Square, _FastSquare])
+def test_a_users_op_is_checked_on_every_input_it_may_read(op):
+    a = mgx.tensor([1.0, 2.0], requires_grad=True)
+    c = a * 1
+    y = op.apply(c)
+    c += 10  # PyTorch (save_for_backward) raises; _FastSquare gave [22, 24] silently
+    with pytest.raises(mgx.BackwardError, match=r"_square: input 0 .* modified by an in-place"):
+        y.sum().backward()
+
+
+def test_updating_the_output_of_a_users_op_that_never_reads_it_is_fine():
+    a = mgx.tensor([1.0, 2.0], requires_grad=True)
+    y = _Square.apply(a * 1)
+    y += 1  # the backward reads its input, not its output: PyTorch gives [2, 4] too
+    y.sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [2.0, 4.0])
+
+
+def test_a_users_op_that_returns_its_input_does_not_alias_it():
+    class Same(mgx.Function):
+        def forward(self, x):
+            return x  # the very array: the engine copies it, as the op cannot remake a view
+
+        def backward(self, gy):
+            return gy
+
+    x = mgx.tensor([1.0, 2.0])
+    y = Same.apply(x)
+    x += 1
+    np.testing.assert_array_equal((y * 2).data, [2.0, 4.0])  # raised "cannot remake the view"
+
+
+def test_setitem_of_a_value_with_extra_leading_ones():
+    a = mgx.tensor([1.0, 2.0], requires_grad=True)
+    w = mgx.tensor([3.0], requires_grad=True)
+    c = a * 1
+    c[1] = w  # NumPy drops w's leading 1; backward failed with a shape error
+    (c * c).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [2.0, 0.0])  # PyTorch: [2, 0] and [6]
+    np.testing.assert_array_equal(w.grad.data, [6.0])
+
+
+def test_create_graph_gives_each_leaf_its_own_grad():
+    a = mgx.tensor([1.0, 2.0], requires_grad=True)
+    b = mgx.tensor([3.0, 4.0], requires_grad=True)
+    ((a + b) * mgx.tensor([5.0, 6.0])).sum().backward(create_graph=True)
+    with mgx.no_grad():
+        a.grad *= 0  # clipping one parameter's gradient (a.grad was b.grad)
+    np.testing.assert_array_equal(b.grad.data, [5.0, 6.0])  # PyTorch keeps [5, 6]
+    x = mgx.tensor([1.0, 2.0], requires_grad=True)
+    (x + b).sum().backward(create_graph=True)  # x.grad was sum's read-only broadcast view
+    with mgx.no_grad():
+        x.grad *= 0.5
+    np.testing.assert_array_equal(x.grad.data, [0.5, 0.5])
+
+
+def test_a_0d_gradient_accumulated_twice_stays_an_array():
+    x = mgx.tensor(3.0, requires_grad=True)
+    (x * x).backward()
+    (x * x).backward()
+    assert type(x.grad.data) is np.ndarray  # was a numpy.float64
+    with mgx.no_grad():
+        x.grad *= 0.5
+    assert x.grad.item() == 6.0  # (6 + 6) / 2, by hand
+
+
+def test_a_view_tells_the_truth_about_its_history_before_it_is_used_again():
+    a = mgx.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = mgx.tensor(np.zeros(3))
+    u = b[0:2]
+    b += a  # u's memory now holds a's values: u depends on a (PyTorch: True, False)
+    assert (u.requires_grad, u.is_leaf) == (True, False)
+    u.retain_grad()  # raised "does not require grad"
+    (u * u).sum().backward()
+    np.testing.assert_array_equal(u.grad.data, [2.0, 4.0])
+    np.testing.assert_array_equal(a.grad.data, [2.0, 4.0, 0.0])

@@ -28,9 +28,11 @@ from ..autograd import Function
 
 
 class _BuiltinOp(Function):
-    """Base of the built-in ops: backward runs on arrays in a plain backward pass."""
+    """Base of the built-in ops: backward runs on arrays in a plain backward pass, and reads
+    values only through ``self.input(i)`` and ``self.result`` (checked one by one)."""
 
     backward_on_arrays = True
+    _reads_checked = True
 
 
 def _is_int(a: Any) -> bool:

@@ -224,13 +224,17 @@ class SetItem(_BuiltinOp):
 
     def backward(self, gy: Any) -> tuple[Any, Any]:
         need_x, need_v = self.needs_input_grad
-        gx = None
+        gx = gv = None
         if need_x and isinstance(gy, Tensor):
             gx = SetItem.apply(gy, np.zeros((), dtype=gy.dtype), index=self.index)
         elif need_x:
             gx = gy.copy()
             gx[self.index] = 0
-        gv = gy[self.index] if need_v else None
+        if need_v:
+            gv = gy[self.index]
+            extra = self.inputs[1].ndim - gv.ndim  # type: ignore[index]
+            if extra > 0:  # v had leading 1s that the assignment dropped: the engine sums to v
+                gv = gv.reshape((1,) * extra + gv.shape)
         return gx, gv
 
 
@@ -252,13 +256,19 @@ class ViewWrite(_BuiltinOp):
     def forward(self, base: np.ndarray, v: np.ndarray) -> np.ndarray:
         y = base.copy()
         self.view.view_of(y)[...] = v
-        self.outside = np.ones_like(base)  # 0 where the view is, 1 elsewhere
-        self.view.view_of(self.outside)[...] = 0
         return y
 
     def backward(self, gy: Any) -> tuple[Any, Any]:
         need_base, need_v = self.needs_input_grad
-        return (gy * self.outside if need_base else None), (self.view.view_of(gy) if need_v else None)
+        gbase = gv = None
+        if need_base and isinstance(gy, Tensor):
+            gbase = ViewWrite.apply(gy, np.zeros((), dtype=gy.dtype), view=self.view)
+        elif need_base:
+            gbase = gy.copy()
+            self.view.view_of(gbase)[...] = 0
+        if need_v:
+            gv = self.view.view_of(gy)
+        return gbase, gv
 
 
 class Concat(_BuiltinOp):
