@@ -2,8 +2,10 @@
 gradients must match, or both must raise.
 
 The programs (tests/user_programs.py) update values in place (``c += c * 0.5``,
-``c[0:1] = c[1:2] * 2``), take views and slices of intermediates and update them or
-their bases, reuse intermediates, detach, retain_grad and take nested ``mgx.grad``.
+``c[0:1] = c[1:2] * 2``, ``c[[0, 2]] = ...``, ``c[mask] = ...``, also under ``no_grad``),
+take views and slices of intermediates and update them or their bases, reuse
+intermediates, detach, retain_grad, call user-defined ops (``mgx.Function``) and take
+nested ``mgx.grad`` (of a lambda, or of a ``def`` that updates values in place).
 A failure prints the program as source: paste it into an ``@example`` below.
 
 torch is an opt-in test extra (TORCH_ORACLE=1 make test); without it these tests skip.
@@ -23,10 +25,12 @@ torch = pytest.importorskip("torch", reason="PyTorch not installed: run TORCH_OR
 TORCH = torch_lib()
 
 #: Why PyTorch may refuse a program the generator writes: a value that backward needs
-#: was overwritten, or a leaf that requires grad (or a view of one) is updated in place.
+#: was overwritten, a leaf that requires grad (or a view of one) is updated in place, or
+#: the function given to ``grad`` does not use its argument (microgradx: "does not depend").
 #: Anything else means the generator wrote something it should not (a shape it got wrong).
 TORCH_REFUSES = re.compile(
     r"modified by an inplace operation|a leaf Variable that requires grad|view of a leaf Variable"
+    r"|appears to not have been used in the graph"
 )
 
 
@@ -102,6 +106,106 @@ _VIEW_WRITTEN_THROUGH_A_DETACHED_ALIAS = user_program("""
 """)
 
 
+# grad differentiates with respect to its argument only, as torch.func.grad and JAX do: the
+# x that the body closes over is a constant there, so g is x, not 2 x ("perturbation confusion")
+_PERTURBATION_CONFUSION = user_program("""
+    x = mgx.tensor(1.0, requires_grad=True)
+    g = mgx.grad(lambda z: (z * x).sum())(x)
+""")
+
+
+def _grad_closing_over_u(body: str) -> UserProgram:
+    """``mgx.grad(lambda z: body)(a)`` where the body closes over ``u``, a function of ``a``: u
+    is a constant for grad (``(z * u).sum()`` gives u), and the gradient stays in a's graph; a
+    body that uses only u does not depend on z, and both raise."""
+    return user_program(
+        "a = mgx.tensor([0.5, -1.0], requires_grad=True)\n"
+        "u = F.tanh(a) * a\n"
+        f"g = mgx.grad(lambda z: {body})(a)"
+    )
+
+
+# PyTorch's retain_grad() on a view whose base was updated since hooks the stale history (.grad
+# None) unless grad_fn was read first (the adapter reads it, as `updating` does)
+_RETAIN_GRAD_ON_A_VIEW_OF_AN_UPDATED_BASE = user_program("""
+    a = mgx.tensor([[1.0, 2.0]], requires_grad=True)
+    v1 = mgx.tensor(np.zeros((1, 2)))
+    v2 = v1.transpose(0, 1)
+    v3 = v2.transpose(0, 1)
+    v3 += a
+    v2.retain_grad()
+""")
+# the new steps: integer-array and mask assignment, updates under no_grad, user-defined ops,
+# in-place updates inside a differentiated def, a right-hand side with extra leading 1s
+_ASSIGN_THROUGH_LIST_AND_MASK = user_program("""
+    a = mgx.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    c = a * 2
+    c[[0, -1]] = a[1] * 3
+    c[np.array([True, False, True])] = c[[1, 0]] * 2
+""")
+_NO_GRAD_UPDATES = user_program("""
+    a = mgx.tensor([1.0, 2.0], requires_grad=True)
+    c = a * 3
+    d = c.detach()
+    with mgx.no_grad():
+        a -= 0.5
+    with mgx.no_grad():
+        d[0] = 5.0
+    e = c * a
+""")
+_NO_GRAD_UPDATE_OF_A_SAVED_LEAF = user_program("""
+    a = mgx.tensor([1.0, 2.0], requires_grad=True)
+    c = a * a
+    with mgx.no_grad():
+        a *= 2
+""")
+_USER_OPS = user_program("""
+    a = mgx.tensor([1.0, -2.0], requires_grad=True)
+    c = sq(a) + sq_fast(a * 3)
+    g = mgx.grad(lambda z: sq_fast(z * c).sum())(a)
+""")
+# fixed in the engine (a004dd4): a user's op whose output is updated in place raised, though
+# its backward never reads the output; an input updated after the op is checked, on arrays too
+_USER_OP_OUTPUT_UPDATED = user_program("""
+    a = mgx.tensor([1.0, -2.0], requires_grad=True)
+    c = sq(a)
+    c += 1.0
+    d = sq_fast(a)
+    d *= 2.0
+""")
+_USER_OP_INPUT_UPDATED = user_program("""
+    a = mgx.tensor([1.0, -2.0], requires_grad=True)
+    c = a * 1
+    d = sq_fast(c)
+    c += 1.0
+""")
+_IN_PLACE_INSIDE_GRAD = user_program("""
+    a = mgx.tensor([[0.5, -1.0], [2.0, 0.25]], requires_grad=True)
+    def f1(z):
+        h = z * 2.0
+        h[0] = h[1] + z[0]
+        h *= F.tanh(a)
+        return (h * z).sum()
+    g = mgx.grad(f1)(a)
+""")
+_SETITEM_WITH_EXTRA_LEADING_ONES = user_program("""
+    a = mgx.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = mgx.tensor([[0.5]], requires_grad=True)
+    c = a * 1
+    c[1] = w
+    c[0:2] = w * 2
+""")
+# fixed in the engine (a004dd4): c[1] = w with w of shape (1,) failed in backward; a 0-d
+# gradient accumulated twice became a NumPy scalar
+_SETITEM_OF_A_SCALAR_FROM_SHAPE_1 = user_program("""
+    a = mgx.tensor(2.0, requires_grad=True)
+    w = mgx.tensor([0.5], requires_grad=True)
+    c = mgx.tensor(np.zeros((3,)))
+    c[1] = w
+    d = a * 3 + a * 4
+""")
+
+
 @given(program=user_programs(max_steps=8))
 @example(program=_in_place("c += c + 1"))
 @example(program=_in_place("c += c"))
@@ -120,9 +224,23 @@ _VIEW_WRITTEN_THROUGH_A_DETACHED_ALIAS = user_program("""
 @example(program=_DETACHED_ALIAS_UPDATED)
 @example(program=_RETAINED_VIEW_UPDATED)
 @example(program=user_program(_VIEW_OF_C + "g = mgx.grad(lambda z: (z * v).sum())(c)"))
-@example(program=user_program(_VIEW_OF_C + "g = mgx.grad(lambda z: v.sum())(c)"))
+@example(program=user_program(_VIEW_OF_C + "g = mgx.grad(lambda z: v.sum())(c)"))  # both raise
 @example(program=user_program(_VIEW_OF_C + "g = mgx.grad(lambda z: c.sum() * z.sum())(v)"))
 @example(program=_VIEW_WRITTEN_THROUGH_A_DETACHED_ALIAS)
+@example(program=_PERTURBATION_CONFUSION)
+@example(program=_grad_closing_over_u("(z * u).sum()"))
+@example(program=_grad_closing_over_u("(F.tanh(z) * u).sum()"))
+@example(program=_grad_closing_over_u("(u * u).sum()"))  # both raise: it does not depend on z
+@example(program=_RETAIN_GRAD_ON_A_VIEW_OF_AN_UPDATED_BASE)
+@example(program=_ASSIGN_THROUGH_LIST_AND_MASK)
+@example(program=_NO_GRAD_UPDATES)
+@example(program=_NO_GRAD_UPDATE_OF_A_SAVED_LEAF)  # both raise: mul saved a
+@example(program=_USER_OPS)
+@example(program=_IN_PLACE_INSIDE_GRAD)
+@example(program=_SETITEM_WITH_EXTRA_LEADING_ONES)
+@example(program=_SETITEM_OF_A_SCALAR_FROM_SHAPE_1)
+@example(program=_USER_OP_OUTPUT_UPDATED)
+@example(program=_USER_OP_INPUT_UPDATED)  # both raise: square_fast saved c
 def test_program_matches_torch(program):
     ours, theirs = program.run(MGX), program.run(TORCH)
     if theirs.raised:
@@ -165,6 +283,15 @@ def test_issue_programs_give_the_gradients_by_hand():
     w_h = np.random.default_rng([0, 1]).uniform(-1, 1, (2, 4))
     want = np.random.default_rng([0, 0]).uniform(-1, 1, 2) + w_h @ np.array([2.0, 3.0, 4.0, 5.0])
     np.testing.assert_allclose(rnn.grads["W"], want, rtol=1e-12)
+
+
+def test_grad_differentiates_its_argument_only():
+    """``grad(lambda z: (z * x).sum())(x)`` is x (JAX, torch.func), worked out by hand."""
+    out = _PERTURBATION_CONFUSION.run(MGX)
+    assert not out.raised, out
+    np.testing.assert_allclose(out.values["g"], 1.0)  # x, not 2 x
+    w = [np.random.default_rng([0, i]).uniform(-1, 1, ()) for i in range(2)]
+    np.testing.assert_allclose(out.grads["x"], w[0] + w[1], rtol=1e-12)  # d(x w0 + g w1)/dx, g = x
 
 
 def test_nested_grad_gives_the_second_derivative():

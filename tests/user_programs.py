@@ -2,12 +2,20 @@
 
 A program is Python source in microgradx's own syntax, one statement a line::
 
-    a = mgx.tensor([1.0, 2.0], requires_grad=True)
+    a = mgx.tensor([1.0, 2.0, 3.0], requires_grad=True)
     v1 = a * 2
     v1[0] = v1[1] * 5
-    v2 = v1[0:1]
-    v1 *= F.sigmoid(v2) + 0.5
+    v1[[0, -1]] = sq(a[1])
+    v2 = v1[0:2]
+    v1 *= F.sigmoid(v2[np.array([True, False])]) + 0.5
+    with mgx.no_grad():
+        v2 -= 0.5
     v3 = mgx.grad(lambda z: F.tanh(z).sum())(v1)
+    def f1(z):
+        h = z * 2.0
+        h[1:] = sq_fast(z[:2])
+        return (h * z).sum()
+    v4 = mgx.grad(f1)(v1)
 
 :func:`user_programs` draws such programs (Hypothesis), tracking every value's shape
 so that every line is valid; :func:`user_program` makes one from source (for
@@ -19,12 +27,23 @@ values, the loss and the gradients of the leaves and of the retained intermediat
 or the exception raised (in any line, in the loss or in backward).
 
 The grammar the interpreter accepts is exactly what the generator writes (and the
-examples use): assignments, augmented assignments (``+= -= *= /=``, also to a
-subscript), subscript assignment, ``x.retain_grad()``, ``for t in range(..)``, and
-expressions made of names, numbers, ``+ - * / ** @``, unary minus, basic indexing,
-``F.tanh / sigmoid / relu / softmax / log_softmax``, the methods ``sum mean max``
-(``axis=``, ``keepdims=``) ``exp transpose reshape detach clone``, ``mgx.tensor``,
-``np.zeros`` and ``mgx.grad(lambda z: ...)(x)``.
+examples use):
+
+- statements: assignments, augmented assignments (``+= -= *= /= **=``, also to a
+  subscript), subscript assignment, ``x.retain_grad()``, ``for t in range(..)``,
+  ``with mgx.no_grad():`` around statements, and ``def f(z): <statements>; return
+  <expr>`` (one argument; its statements update its own names in place; it sees the
+  program's names, as Python's globals);
+- expressions: names, numbers, ``+ - * / ** @``, unary minus, indexing, ``F.tanh /
+  sigmoid / relu / softmax / log_softmax``, the methods ``sum mean max`` (``axis=``,
+  ``keepdims=``) ``exp transpose reshape detach clone``, ``mgx.tensor``, ``np.zeros``,
+  ``mgx.grad(lambda z: ...)(x)`` and ``mgx.grad(f)(x)`` (with respect to the argument
+  only, as in JAX: ``grad(lambda z: (z * x).sum())(x)`` is x), and the user-defined ops
+  ``sq(x)`` and ``sq_fast(x)`` (x * x as an ``mgx.Function``, reading ``self.inputs`` on
+  Tensors, or ``self.input(0)`` with ``backward_on_arrays``; in PyTorch an
+  ``autograd.Function`` with ``save_for_backward``);
+- indices: ints and slices (no step), and, first, a list of unique ints (``c[[0, 2]]``)
+  or a constant mask (``c[np.array([True, False, True])]``).
 """
 
 from __future__ import annotations
@@ -154,40 +173,66 @@ class _Interpreter:
         self.retained: list[str] = []  # names given .retain_grad()
 
     # statements ------------------------------------------------------------
-    def statement(self, node: ast.stmt) -> None:
+    def statement(self, node: ast.stmt, env: dict[str, Any] | None = None) -> None:
+        """Run one statement; ``env`` is the program's names, or a function's own scope."""
+        env = self.env if env is None else env
+        top = env is self.env
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], self.expr(node.value, self.env)
+            target, value = node.targets[0], self.expr(node.value, env)
             if isinstance(target, ast.Name):
-                self.env[target.id] = value
-                if _is_leaf(node.value):
+                env[target.id] = value
+                if top and _is_leaf(node.value):
                     self.leaves.append(target.id)
             elif isinstance(target, ast.Subscript):
-                base = self.lib.updating(self.expr(target.value, self.env))
-                base[self.index(target.slice, self.env)] = value
+                base = self.lib.updating(self.expr(target.value, env))
+                base[self.index(target.slice, env)] = value
             else:
                 raise UnsupportedSyntax(ast.unparse(node))
         elif isinstance(node, ast.AugAssign) and type(node.op) in _INPLACE:
-            update, value = _INPLACE[type(node.op)], self.expr(node.value, self.env)
+            update, value = _INPLACE[type(node.op)], self.expr(node.value, env)
             if isinstance(node.target, ast.Name):
                 name = node.target.id
-                self.env[name] = update(self.lib.updating(self.env[name]), value)
+                env[name] = update(self.lib.updating(env[name]), value)
             elif isinstance(node.target, ast.Subscript):  # Python's own steps for c[i] += v
-                base = self.expr(node.target.value, self.env)
-                idx = self.index(node.target.slice, self.env)
+                base = self.expr(node.target.value, env)
+                idx = self.index(node.target.slice, env)
                 new = update(self.lib.updating(base[idx]), value)
                 self.lib.updating(base)[idx] = new
             else:
                 raise UnsupportedSyntax(ast.unparse(node))
-        elif isinstance(node, ast.Expr) and _is_method(node.value, "retain_grad"):
-            self.expr(node.value, self.env)
+        elif top and isinstance(node, ast.Expr) and _is_method(node.value, "retain_grad"):
+            self.expr(node.value, env)
             self.retained.append(ast.unparse(node.value.func.value))  # type: ignore[attr-defined]
-        elif isinstance(node, ast.For) and isinstance(node.target, ast.Name) and not node.orelse:
-            for i in self.expr(node.iter, self.env):
-                self.env[node.target.id] = i
+        elif top and isinstance(node, ast.For) and isinstance(node.target, ast.Name) and not node.orelse:
+            for i in self.expr(node.iter, env):
+                env[node.target.id] = i
                 for stmt in node.body:
                     self.statement(stmt)
+        elif isinstance(node, ast.With) and _is_no_grad(node):
+            with self.lib.no_grad():
+                for stmt in node.body:
+                    self.statement(stmt, env)
+        elif top and isinstance(node, ast.FunctionDef):
+            env[node.name] = self.function(node)
         else:
             raise UnsupportedSyntax(ast.unparse(node))
+
+    def function(self, node: ast.FunctionDef) -> Callable[[Any], Any]:
+        """``def f(z): <statements>; return <expr>``: each call runs in its own scope, which
+        sees the program's names as they are at the call (Python's globals)."""
+        args, (*body, ret) = node.args, node.body
+        simple = len(args.args) == 1 and not (args.posonlyargs or args.kwonlyargs or args.vararg)
+        if not simple or node.decorator_list or not isinstance(ret, ast.Return) or ret.value is None:
+            raise UnsupportedSyntax(f"def {node.name}: one argument, statements, then return <expr>")
+        arg, result = args.args[0].arg, ret.value
+
+        def call(x: Any) -> Any:
+            scope = {**self.env, arg: x}
+            for stmt in body:
+                self.statement(stmt, scope)
+            return self.expr(result, scope)
+
+        return call
 
     # expressions -----------------------------------------------------------
     def expr(self, node: ast.expr, env: dict[str, Any]) -> Any:
@@ -216,6 +261,8 @@ class _Interpreter:
                 return lib.grad(fn, *args, retained=[self.env[n] for n in self.retained])
             if isinstance(f, ast.Name) and f.id == "range":
                 return range(*args)
+            if isinstance(f, ast.Name) and f.id in ("sq", "sq_fast"):  # the user-defined ops
+                return lib.user_op(f.id, *args)
             if _is_module_call(node, "mgx", "tensor"):
                 return lib.tensor(np.array(args[0], dtype=np.float64), **kwargs)
             if _is_module_call(node, "np", "zeros"):
@@ -227,6 +274,7 @@ class _Interpreter:
         raise UnsupportedSyntax(ast.unparse(node))
 
     def index(self, node: ast.expr, env: dict[str, Any]) -> Any:
+        """Ints and slices; a list of ints; a constant mask ``np.array([True, False])``."""
         if isinstance(node, ast.Tuple):
             return tuple(self.index(e, env) for e in node.elts)
         if isinstance(node, ast.Slice):
@@ -235,9 +283,16 @@ class _Interpreter:
             lo = None if node.lower is None else self.expr(node.lower, env)
             hi = None if node.upper is None else self.expr(node.upper, env)
             return slice(lo, hi)
+        if _is_module_call(node, "np", "array") and len(node.args) == 1:  # type: ignore[attr-defined]
+            mask = np.array(self.expr(node.args[0], env))  # type: ignore[attr-defined]
+            if mask.dtype != np.bool_:
+                raise UnsupportedSyntax(f"index {ast.unparse(node)}: only boolean arrays")
+            return self.lib.mask(mask)
         i = self.expr(node, env)
-        if not isinstance(i, int):
-            raise UnsupportedSyntax(f"index {ast.unparse(node)}: only ints and slices")
+        if isinstance(i, list) and i and all(type(k) is int for k in i):
+            return i
+        if type(i) is not int:
+            raise UnsupportedSyntax(f"index {ast.unparse(node)}: only ints, slices, lists and masks")
         return i
 
 
@@ -249,6 +304,12 @@ def _is_module_call(node: ast.expr, module: str, name: str | None = None) -> boo
         and f.value.id == module
         and (name is None or f.attr == name)
     )
+
+
+def _is_no_grad(node: ast.With) -> bool:
+    """``with mgx.no_grad():`` (nothing bound by ``as``)."""
+    (item, *more) = node.items
+    return not more and item.optional_vars is None and _is_module_call(item.context_expr, "mgx", "no_grad")
 
 
 def _is_method(node: ast.expr, name: str) -> bool:
@@ -274,6 +335,7 @@ class _Mgx:
         import microgradx.functional as F
 
         self.mgx, self.F = mgx, F
+        self.user_ops = _mgx_user_ops(mgx)
 
     def tensor(self, data: np.ndarray, requires_grad: bool = False) -> Any:
         return self.mgx.tensor(data, requires_grad=requires_grad)
@@ -296,11 +358,46 @@ class _Mgx:
     def method(self, x: Any, name: str, *args: Any, **kwargs: Any) -> Any:
         return getattr(x, name)(*args, **kwargs)
 
+    def user_op(self, name: str, x: Any) -> Any:
+        return self.user_ops[name].apply(x)
+
+    def mask(self, mask: np.ndarray) -> Any:
+        return mask
+
+    def no_grad(self) -> Any:
+        return self.mgx.no_grad()
+
     def updating(self, x: Any) -> Any:
         return x
 
     def grad(self, fn: Callable[[Any], Any], x: Any, retained: list[Any]) -> Any:
         return self.mgx.grad(fn)(x)
+
+
+def _mgx_user_ops(mgx: Any) -> dict[str, Any]:
+    """``sq`` and ``sq_fast``: x ** 2 as a user writes an op, in the two ways microgradx offers."""
+
+    class Square(mgx.Function):  # type: ignore[name-defined,misc]
+        """Forward: y = x * x.   Backward: dL/dx = dL/dy * 2 x, on Tensors (reads ``self.inputs``)."""
+
+        def forward(self, x: np.ndarray) -> np.ndarray:
+            return x * x
+
+        def backward(self, gy: Any) -> Any:
+            return gy * 2 * self.inputs[0]
+
+    class SquareFast(mgx.Function):  # type: ignore[name-defined,misc]
+        """The same, ``backward_on_arrays``: arrays in a plain backward, reading ``self.input(0)``."""
+
+        backward_on_arrays = True
+
+        def forward(self, x: np.ndarray) -> np.ndarray:
+            return x * x
+
+        def backward(self, gy: Any) -> Any:
+            return gy * 2 * self.input(0)
+
+    return {"sq": Square, "sq_fast": SquareFast}
 
 
 class _Torch:
@@ -309,7 +406,20 @@ class _Torch:
     def __init__(self) -> None:
         import torch
 
-        self.torch = torch
+        class Square(torch.autograd.Function):
+            """Both ``sq`` and ``sq_fast``: x ** 2 as a PyTorch user writes an op."""
+
+            @staticmethod
+            def forward(ctx: Any, x: Any) -> Any:
+                ctx.save_for_backward(x)
+                return x * x
+
+            @staticmethod
+            def backward(ctx: Any, gy: Any) -> Any:
+                (x,) = ctx.saved_tensors
+                return gy * 2 * x
+
+        self.torch, self.square = torch, Square
 
     def tensor(self, data: np.ndarray, requires_grad: bool = False) -> Any:
         return self.torch.tensor(data, dtype=self.torch.float64, requires_grad=requires_grad)
@@ -347,6 +457,8 @@ class _Torch:
             return getattr(x, name)(dim=axis, keepdim=keepdims)
         if name == "transpose":
             return x.permute(*args)
+        if name == "retain_grad":  # on a view whose base was updated since, it would hook the stale
+            _ = x.grad_fn  # history (.grad stays None) unless grad_fn is read first: see `updating`
         if name in ("exp", "tanh", "sigmoid", "relu", "reshape", "detach", "clone", "retain_grad"):
             return getattr(x, name)(*args)
         raise UnsupportedSyntax(f".{name}()")
@@ -363,15 +475,29 @@ class _Torch:
         _ = x.grad_fn
         return x
 
-    def grad(self, fn: Callable[[Any], Any], x: Any, retained: list[Any]) -> Any:
-        """``autograd.grad``, leaving ``.grad`` of the retained tensors as it was.
+    def user_op(self, name: str, x: Any) -> Any:
+        return self.square.apply(x)
 
-        PyTorch's ``autograd.grad`` (unlike microgradx's ``grad``) also accumulates into
-        ``.grad`` of every tensor that ``retain_grad()`` was called on and that the gradient
-        passes; the programs compare ``.grad`` after ``loss.backward()`` alone.
+    def mask(self, mask: np.ndarray) -> Any:
+        return self.torch.tensor(mask)
+
+    def no_grad(self) -> Any:
+        return self.torch.no_grad()
+
+    def grad(self, fn: Callable[[Any], Any], x: Any, retained: list[Any]) -> Any:
+        """``mgx.grad(fn)(x)`` as ``torch.func.grad`` means it: with respect to a fresh ``z``.
+
+        ``fn`` is differentiated with respect to its argument only: ``z`` is a copy of ``x``
+        (``x.clone()``, so that the gradient stays in ``x``'s graph), and the uses of ``x``
+        that ``fn`` closes over are constants here (``grad(lambda z: (z * x).sum())(x)`` is
+        ``x``, not ``2 x``). ``autograd.grad`` also accumulates into ``.grad`` of every tensor
+        that ``retain_grad()`` was called on and that the gradient passes (microgradx's
+        ``grad`` does not): they are put back, as the programs compare ``.grad`` after
+        ``loss.backward()`` alone.
         """
         before = [t.grad for t in retained]
-        g = self.torch.autograd.grad(fn(x), x, create_graph=True)[0]
+        z = x.clone() if x.requires_grad else x.detach().requires_grad_()
+        (g,) = self.torch.autograd.grad(fn(z), z, create_graph=True)
         for t, was in zip(retained, before, strict=True):
             t.grad = was
         return g
@@ -424,8 +550,14 @@ def _atom(src: str) -> str:
     return f"({src})" if src.startswith("-") else src
 
 
-def _fits(small: tuple[int, ...], big: tuple[int, ...]) -> bool:
-    """An operand of shape ``small`` broadcasts into ``big`` without growing it (in-place safe)."""
+def _fits(small: tuple[int, ...], big: tuple[int, ...], extra_ones: bool = False) -> bool:
+    """An operand of shape ``small`` broadcasts into ``big`` without growing it (in-place safe).
+
+    ``extra_ones``: for ``c[idx] = w``, where ``w`` may also have extra leading size-1 dims
+    (``c[1] = w`` with ``w`` of shape (1,)): both libraries drop them.
+    """
+    if extra_ones and len(small) > len(big) and set(small[: len(small) - len(big)]) == {1}:
+        small = small[len(small) - len(big) :]
     pairs = zip(small[::-1], big[::-1], strict=False)
     return len(small) <= len(big) and all(s in (1, b) for s, b in pairs)
 
@@ -440,6 +572,23 @@ def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None
 def _fresh(*operands: _Value) -> str | None:
     """The layout of a new result: C in both libraries when every operand is C, else unknown."""
     return "C" if all(v.layout == "C" for v in operands) else None
+
+
+def _drops_extra_ones(parts: list[Any], shape: tuple[int, ...]) -> bool:
+    """Whether ``c[parts] = w`` may give ``w`` extra leading size-1 dims. PyTorch always drops
+    them; NumPy, and so microgradx today, not for a single mask of c's own shape ("boolean
+    array indexing assignment requires a 0 or 1-dimensional input"): not generated."""
+    (first, *more) = parts
+    return bool(more) or not (isinstance(first, np.ndarray) and first.ndim == len(shape))
+
+
+def _sides(parts: list[Any], shape: tuple[int, ...]) -> list[int]:
+    """The side of the axis each index part starts at (a mask spans as many axes as it has dims)."""
+    sides, axis = [], 0
+    for p in parts:
+        sides.append(shape[axis])
+        axis += p.ndim if isinstance(p, np.ndarray) else 1
+    return sides
 
 
 def _is_number(src: str) -> bool:
@@ -464,16 +613,25 @@ def _reshapes(size: int) -> list[tuple[int, ...]]:
 #: an in-place update; ``{z}`` / ``{u}`` the variable and another value in a nested grad.
 NUMBERS = [0.5, 2.0, -1.5, 1.0, 0.25]
 UNARY = ["F.tanh({})", "F.sigmoid({})", "F.relu({})", "F.tanh({}).exp()", "-{}", "{} ** 2", "{}.clone()"]
+UNARY += ["sq({})", "sq_fast({})"]  # user-defined ops (mgx.Function): x * x
 DENOMINATORS = ["F.sigmoid({}) + 0.5", "F.tanh({}).exp()", "{} * {} + 1.0"]  # safely away from 0
 OPERAND = ["{}", "F.tanh({})", "{} * {k}", "F.sigmoid({})", "{}.max()"]  # of another value
 FROM_TARGET = ["{t}", "{t} * {k}", "{t} + {k}", "F.tanh({t})", "{t}.exp()", "{t}.max()", "F.sigmoid({t})"]
+FROM_TARGET += ["sq({t})", "sq_fast({t})"]
 FROM_TARGET_AXIS = ["{t}.sum(axis={a}, keepdims=True)", "{t}.mean(axis={a}, keepdims=True)"]
 FROM_TARGET_AXIS += ["{t}.max(axis={a}, keepdims=True)"]
 FROM_SLICE = ["{} * {k}", "F.tanh({})", "{} + {k}", "F.sigmoid({}) * {k}"]  # c[0:1] = c[1:2] * 2
 GRAD_BODIES = ["{z} * {z}", "F.tanh({z})", "F.sigmoid({z}) * {u}", "F.tanh({z} * {u})", "{z} ** 3 * 0.25"]
+GRAD_BODIES += ["sq({z}) * {u}", "sq_fast({z} * {u})"]
+#: A ``def`` differentiated by ``mgx.grad``: its first line (``h``, of z's shape), then updates of h
+DEF_STARTS = ["{z} * {k}", "F.tanh({z}) * {k}", "{z}.clone()", "sq({z})", "{z} + {k}"]
+#: ... and what it returns: always a product with z. Not ``h.sum()`` (of ``h = z * 2``), nor only
+#: through h (``h[:] = 1.0`` cuts it from z): PyTorch's gradient is then a constant that does not
+#: require grad, and microgradx's stays in the graph (retain_grad, saved for backward)
+DEF_RETURNS = ["(h * z).sum()", "(F.tanh(h) * z).sum()", "(h * F.sigmoid(z)).sum()"]
 OPS = ["unary", "binary", "div", "reduce", "softmax", "matmul", "unary", "binary"]
 STEPS = ["op", "update", "setitem", "view", "op", "update", "slice_update", "detach", "retain", "grad"]
-STEPS += ["zeros"]
+STEPS += ["zeros", "no_grad", "grad_def"]
 UPDATES = ["+=", "-=", "*=", "/=", "**="]
 
 
@@ -509,12 +667,31 @@ class _Builder:
     def axis(self, ndim: int) -> int:
         return self.draw(st.integers(-ndim, ndim - 1))
 
-    def index(self, shape: tuple[int, ...]) -> tuple[list[Any], tuple[int, ...]]:
-        """A basic index (ints and slices, for a prefix of the axes) and the shape it selects."""
+    def index(self, shape: tuple[int, ...], advanced: bool = False) -> tuple[list[Any], tuple[int, ...]]:
+        """An index for a prefix of the axes and the shape it selects: ints and slices, and with
+        ``advanced`` maybe first a list of unique ints or a constant boolean mask (``c[[0, 2]]``,
+        ``c[np.array([True, False])]``: one advanced index, in front, so that the selected axes
+        stay where they are in NumPy's and PyTorch's rules)."""
         parts: list[Any] = []
         out: list[int] = []
         k = self.draw(st.integers(1, len(shape)))
-        for side in shape[:k]:
+        axis = 0
+        if advanced and self.draw(st.integers(0, 2)) == 0:
+            if self.draw(st.booleans()):  # unique: microgradx refuses repeats while recording
+                side = shape[0]
+                picked = self.draw(st.lists(st.integers(0, side - 1), min_size=1, max_size=side, unique=True))
+                parts.append([i - side if self.draw(st.booleans()) else i for i in picked])
+                out.append(len(picked))
+                axis = 1
+            else:
+                axis = self.draw(st.integers(1, len(shape)))
+                size = int(np.prod(shape[:axis]))
+                bits = self.draw(st.lists(st.booleans(), min_size=size, max_size=size))
+                bits[self.draw(st.integers(0, size - 1))] = True  # no empty selection (c[mask].mean())
+                parts.append(np.array(bits, dtype=bool).reshape(shape[:axis]))
+                out.append(sum(bits))
+            k = max(k, axis)
+        for side in shape[axis:k]:
             if self.draw(st.booleans()):
                 parts.append(self.draw(st.integers(-side, side - 1)))
             else:
@@ -527,10 +704,15 @@ class _Builder:
     def index_like(self, parts: list[Any], shape: tuple[int, ...]) -> list[Any]:
         """Another index of the same kind that selects the same shape (maybe elsewhere)."""
         other: list[Any] = []
-        for p, side in zip(parts, shape, strict=False):
+        for p, side in zip(parts, _sides(parts, shape), strict=True):
             if isinstance(p, slice):
                 start = self.draw(st.integers(0, side - (p.stop - p.start)))
                 other.append(slice(start, start + p.stop - p.start))
+            elif isinstance(p, list):  # as many other unique ints
+                picked = self.draw(st.permutations(range(side)))[: len(p)]
+                other.append([i - side if self.draw(st.booleans()) else i for i in picked])
+            elif isinstance(p, np.ndarray):  # a mask with as many True
+                other.append(np.array(self.draw(st.permutations(p.ravel().tolist()))).reshape(p.shape))
             else:
                 other.append(self.draw(st.integers(-side, side - 1)))
         return other
@@ -538,22 +720,32 @@ class _Builder:
     @staticmethod
     def index_src(parts: list[Any], shape: tuple[int, ...]) -> str:
         def one(p: Any, side: int) -> str:
+            if isinstance(p, np.ndarray):
+                return f"np.array({p.tolist()!r})"
             if not isinstance(p, slice):
                 return str(p)
             return f"{p.start or ''}:{'' if p.stop == side else p.stop}"
 
-        return ", ".join(one(p, s) for p, s in zip(parts, shape, strict=False))
+        return ", ".join(one(p, s) for p, s in zip(parts, _sides(parts, shape), strict=True))
 
-    def operand(self, shape: tuple[int, ...], target: _Value) -> tuple[str, bool]:
-        """An expression whose shape fits into ``shape``: a number, a value, or a function of one.
+    def operand(self, shape: tuple[int, ...], target: _Value, extra_ones: bool = False) -> tuple[str, bool]:
+        """An expression whose shape fits into ``shape``: a number, a value, or a function of one
+        (``extra_ones``: maybe with extra leading size-1 dims, for ``c[idx] = ...``).
 
         A bare value that shares memory with the target is wrapped in an op: PyTorch refuses
         in-place operands that partly overlap the memory updated (``c[1:] = c[:-1]``).
         """
-        fitting = [v for v in self.values if _fits(v.shape, shape)]
+        fitting = [v for v in self.values if _fits(v.shape, shape, extra_ones)]
         if not fitting or self.draw(st.integers(0, 3)) == 0:
             return self.number(), False
         v = self.pick(fitting)
+        if (
+            extra_ones
+            and v.ndim <= len(shape)
+            and v.memory != target.memory
+            and self.draw(st.integers(0, 2)) == 0
+        ):
+            return f"{_atom(v.name)}.reshape({(1, *v.shape)!r})", v.grad  # c[1] = w, w of shape (1,)
         form = self.choose(OPERAND)
         if form == "{}" and v.memory == target.memory:
             form = "{} * {k}"
@@ -682,7 +874,7 @@ class _Builder:
         if not targets:
             return self.step_op()
         t = self.pick(targets)
-        parts, shape = self.index(t.shape)
+        parts, shape = self.index(t.shape, advanced=True)
         idx = self.index_src(parts, t.shape)
         if augmented:
             op = self.choose(UPDATES)
@@ -693,7 +885,7 @@ class _Builder:
                 other = self.index_src(self.index_like(parts, t.shape), t.shape)
                 src, grad = self.choose(FROM_SLICE).format(f"{t.name}[{other}]", k=self.number()), t.grad
             else:
-                src, grad = self.operand(shape, t)
+                src, grad = self.operand(shape, t, extra_ones=_drops_extra_ones(parts, t.shape))
             self.lines.append(f"{t.name}[{idx}] = {src}")
         self.mark_updated(t, grad)
 
@@ -729,6 +921,43 @@ class _Builder:
         """A constant that does not require grad (``h = zeros``), to be filled in place."""
         shape = self.pick().shape
         self.new(f"mgx.tensor(np.zeros({shape!r}))", shape, False)
+
+    def step_no_grad(self) -> None:
+        """An update that is not recorded (``with mgx.no_grad():``), of any value: a leaf (as an
+        optimizer's step), an intermediate, a view, a detached alias. Its history stays."""
+        t = self.pick()
+        if t.ndim > 0 and self.draw(st.integers(0, 2)) == 0:
+            parts, shape = self.index(t.shape, advanced=True)
+            src, _ = self.operand(shape, t, extra_ones=_drops_extra_ones(parts, t.shape))
+            line = f"{t.name}[{self.index_src(parts, t.shape)}] = {src}"
+        else:
+            op = self.choose(UPDATES)
+            src, _ = self.rhs(t.name, t, t.shape, op)
+            line = f"{t.name} {op} {src}"
+        self.lines += ["with mgx.no_grad():", f"    {line}"]
+
+    def step_grad_def(self) -> None:
+        """``mgx.grad(f)(x)`` of a ``def f(z)`` that updates its own intermediate ``h`` in place
+        (a lambda cannot), reading z, h and the program's values."""
+        x = self.pick([v for v in self.values if v.grad])
+        name = f"f{sum(line.startswith('def ') for line in self.lines) + 1}"
+        z = _Value("z", x.shape, True, frozen=True)  # a leaf (or a copy) in both: never updated
+        h = _Value("h", x.shape, True)
+        body = [f"h = {self.choose(DEF_STARTS).format(z='z', k=self.number())}"]
+        program, self.values = self.values, [*self.values, z, h]
+        for _ in range(self.draw(st.integers(1, 2))):
+            if h.ndim > 0 and self.draw(st.integers(0, 2)) == 0:
+                parts, shape = self.index(h.shape, advanced=True)
+                src, _ = self.operand(shape, h, extra_ones=_drops_extra_ones(parts, h.shape))
+                body.append(f"h[{self.index_src(parts, h.shape)}] = {src}")
+            else:
+                op = self.choose(UPDATES)
+                src, _ = self.rhs("h", h, h.shape, op)
+                body.append(f"h {op} {src}")
+        self.values = program
+        body.append(f"return {self.choose(DEF_RETURNS)}")
+        self.lines += [f"def {name}(z):", *(f"    {line}" for line in body)]
+        self.new(f"mgx.grad({name})({x.name})", x.shape, True, layout=None)
 
 
 @st.composite
