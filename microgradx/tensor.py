@@ -438,7 +438,7 @@ class Tensor:
         index = _shape.normalize_index(index)
 
         def write(data: np.ndarray, vd: np.ndarray) -> None:
-            data[index] = vd
+            _shape.assign(data, index, vd)
 
         _inplace.update(self, _shape.SetItem, (v,), "[]=", write, index=index)
 

@@ -419,3 +419,16 @@ def test_a_view_tells_the_truth_about_its_history_before_it_is_used_again():
     (u * u).sum().backward()
     np.testing.assert_array_equal(u.grad.data, [2.0, 4.0])
     np.testing.assert_array_equal(a.grad.data, [2.0, 4.0, 0.0])
+
+
+def test_mask_assignment_of_a_value_with_extra_leading_ones():
+    # NumPy refuses w of shape (1, 1) for a boolean mask of c's own shape; PyTorch drops the ones
+    a = mgx.tensor([[0.5]], requires_grad=True)
+    c = mgx.tensor(np.zeros(3))
+    c[np.array([False, True, False])] = a
+    np.testing.assert_array_equal(c.data, [0.0, 0.5, 0.0])
+    (c * np.array([1.0, 3.0, 5.0])).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [[3.0]])  # by hand
+    plain = mgx.tensor(np.zeros(3))
+    plain[np.array([True, False, False])] = mgx.tensor([[2.0]])  # nothing recorded: the same
+    np.testing.assert_array_equal(plain.data, [2.0, 0.0, 0.0])

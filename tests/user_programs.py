@@ -574,14 +574,6 @@ def _fresh(*operands: _Value) -> str | None:
     return "C" if all(v.layout == "C" for v in operands) else None
 
 
-def _drops_extra_ones(parts: list[Any], shape: tuple[int, ...]) -> bool:
-    """Whether ``c[parts] = w`` may give ``w`` extra leading size-1 dims. PyTorch always drops
-    them; NumPy, and so microgradx today, not for a single mask of c's own shape ("boolean
-    array indexing assignment requires a 0 or 1-dimensional input"): not generated."""
-    (first, *more) = parts
-    return bool(more) or not (isinstance(first, np.ndarray) and first.ndim == len(shape))
-
-
 def _sides(parts: list[Any], shape: tuple[int, ...]) -> list[int]:
     """The side of the axis each index part starts at (a mask spans as many axes as it has dims)."""
     sides, axis = [], 0
@@ -885,7 +877,7 @@ class _Builder:
                 other = self.index_src(self.index_like(parts, t.shape), t.shape)
                 src, grad = self.choose(FROM_SLICE).format(f"{t.name}[{other}]", k=self.number()), t.grad
             else:
-                src, grad = self.operand(shape, t, extra_ones=_drops_extra_ones(parts, t.shape))
+                src, grad = self.operand(shape, t, extra_ones=True)
             self.lines.append(f"{t.name}[{idx}] = {src}")
         self.mark_updated(t, grad)
 
@@ -928,7 +920,7 @@ class _Builder:
         t = self.pick()
         if t.ndim > 0 and self.draw(st.integers(0, 2)) == 0:
             parts, shape = self.index(t.shape, advanced=True)
-            src, _ = self.operand(shape, t, extra_ones=_drops_extra_ones(parts, t.shape))
+            src, _ = self.operand(shape, t, extra_ones=True)
             line = f"{t.name}[{self.index_src(parts, t.shape)}] = {src}"
         else:
             op = self.choose(UPDATES)
@@ -948,7 +940,7 @@ class _Builder:
         for _ in range(self.draw(st.integers(1, 2))):
             if h.ndim > 0 and self.draw(st.integers(0, 2)) == 0:
                 parts, shape = self.index(h.shape, advanced=True)
-                src, _ = self.operand(shape, h, extra_ones=_drops_extra_ones(parts, h.shape))
+                src, _ = self.operand(shape, h, extra_ones=True)
                 body.append(f"h[{self.index_src(parts, h.shape)}] = {src}")
             else:
                 op = self.choose(UPDATES)

@@ -169,6 +169,17 @@ def _scatter_add(x: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarra
     return y
 
 
+def assign(y: np.ndarray, index: Any, v: np.ndarray) -> None:
+    """``y[index] = v``, dropping leading size-1 axes of ``v`` that the selection does not have
+    (as PyTorch does; NumPy refuses them for a boolean mask of ``y``'s own shape)."""
+    try:
+        y[index] = v
+    except (TypeError, ValueError):
+        if v.ndim == 0 or v.shape[0] != 1:
+            raise
+        assign(y, index, v.reshape(v.shape[1:]))
+
+
 def _refuse_repeats(index: Any, shape: tuple[int, ...]) -> None:
     hits = np.zeros(shape, dtype=np.intp)
     np.add.at(hits, index, 1)
@@ -219,7 +230,7 @@ class SetItem(_BuiltinOp):
         if _has_array(self.index):
             _refuse_repeats(self.index, x.shape)
         y = x.copy()
-        y[self.index] = v
+        assign(y, self.index, v)
         return y
 
     def backward(self, gy: Any) -> tuple[Any, Any]:
