@@ -137,9 +137,8 @@ def record(
     value.creator._written_at = epoch  # its output was written after it was recorded
     # Each view in the chain is now the same view of the owner's new history (as PyTorch
     # regenerates a view's grad_fn from its base): a view is always a function of its base.
-    if links:
-        for view in [target] + [base for base, _ in links[:-1]]:
-            _remake(view, epoch)
+    for view, _ in _each_view(target, links):
+        _remake(view, epoch)
 
 
 def refresh(t: Tensor) -> None:
@@ -177,6 +176,12 @@ def _view_chain(t: Tensor) -> list[tuple[Tensor, Function]]:
     return links
 
 
+def _each_view(target: Tensor, links: list[tuple[Tensor, Function]]) -> list[tuple[Tensor, Any]]:
+    """``(view, (base, view_op))`` for each view in ``target``'s chain: the target, then each
+    base that is itself a view (the owner of the memory, last, is nobody's view)."""
+    return list(zip([target] + [base for base, _ in links], links, strict=False))
+
+
 def _check_updatable(target: Tensor, links: list[tuple[Tensor, Function]], sym: str) -> None:
     """Refuse an in-place update the engine cannot record correctly, before anything is written."""
     if target.data.dtype.kind != "f":
@@ -191,7 +196,14 @@ def _check_updatable(target: Tensor, links: list[tuple[Tensor, Function]], sym: 
             f"update. Write it out of place: {_out_of_place(sym)}. (Only an update that must not be "
             "differentiated, an optimizer step or initialisation, belongs under `with mgx.no_grad():`.)"
         )
-    for base, view_op in links:
+    for view, (base, view_op) in _each_view(target, links):
+        if base._rg and not view._rg:  # (refresh would have remade a view made before base did)
+            raise RuntimeError(
+                f"{sym}: this tensor is a view made under no_grad of a tensor that requires grad; "
+                "updating it now, with grad mode on, is ambiguous (should the update be part of the "
+                "graph?) and is refused, as in PyTorch. Make the view and update it both inside the "
+                "no_grad block (not recorded) or both outside it (recorded)"
+            )
         if base._rg and base.creator is None:
             raise RuntimeError(
                 f"{sym}: this tensor is a view of a leaf that requires grad (shape "

@@ -432,3 +432,15 @@ def test_mask_assignment_of_a_value_with_extra_leading_ones():
     plain = mgx.tensor(np.zeros(3))
     plain[np.array([True, False, False])] = mgx.tensor([[2.0]])  # nothing recorded: the same
     np.testing.assert_array_equal(plain.data, [2.0, 0.0, 0.0])
+
+
+def test_updating_a_view_made_under_no_grad_is_refused_as_in_pytorch():
+    a = mgx.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    c = a * 2
+    with mgx.no_grad():
+        v = c[0:2]
+    with pytest.raises(RuntimeError, match="view made under no_grad .* both inside the no_grad block"):
+        v += 1  # raised a bare AssertionError
+    with mgx.no_grad():
+        v += 1  # both inside: not recorded, as PyTorch
+    np.testing.assert_array_equal(c.data, [3.0, 5.0, 6.0])
