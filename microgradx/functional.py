@@ -52,4 +52,10 @@ __all__ = [
     "tanh",
     "transpose",
     "where",
+    # ---- elementwise functions, activations and losses ----
+    # ---- end of elementwise functions, activations and losses ----
+    # ---- reductions and linear algebra ----
+    # ---- end of reductions and linear algebra ----
+    # ---- shape and indexing ----
+    # ---- end of shape and indexing ----
 ]

@@ -538,6 +538,18 @@ class Tensor:
     def log_softmax(self, axis: int = -1) -> Tensor:
         return _nn.log_softmax(self, axis)
 
+    # ---- elementwise functions, activations and losses ----
+    # ---- end of elementwise functions, activations and losses ----
+
+    # ---- reductions and linear algebra ----
+    # ---- end of reductions and linear algebra ----
+
+    # ---- shape and indexing ----
+    # ---- end of shape and indexing ----
+
+    # ---- creation and Tensor conveniences ----
+    # ---- end of creation and Tensor conveniences ----
+
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> Tensor:
     """Make a :class:`Tensor` (same arguments).

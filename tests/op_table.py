@@ -424,6 +424,14 @@ TABLE: dict[str, Any] = {
     "Tensor.__setitem__": setitem_case(),
     "Tensor.__sub__": binary(lambda a, b: a - b, lambda a, b: a - b),
     "Tensor.__truediv__": binary(lambda a, b: a / b, lambda a, b: a / b, eb=nonzero()),
+    # ---- elementwise functions, activations and losses ----
+    # ---- end of elementwise functions, activations and losses ----
+    # ---- reductions and linear algebra ----
+    # ---- end of reductions and linear algebra ----
+    # ---- shape and indexing ----
+    # ---- end of shape and indexing ----
+    # ---- creation and Tensor conveniences ----
+    # ---- end of creation and Tensor conveniences ----
 }
 
 #: Public Tensor attributes that are not differentiable ops (checked by the completeness test).
@@ -452,4 +460,10 @@ NOT_DIFFERENTIABLE = {
     "Tensor.__iter__",
     "Tensor.__len__",
     "Tensor.__repr__",
+    # ---- reductions and linear algebra ----
+    # ---- end of reductions and linear algebra ----
+    # ---- shape and indexing ----
+    # ---- end of shape and indexing ----
+    # ---- creation and Tensor conveniences ----
+    # ---- end of creation and Tensor conveniences ----
 }
