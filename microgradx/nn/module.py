@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -131,14 +131,23 @@ class Module:
         """Parameter name -> a copy of its array."""
         return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
 
-    def load_state_dict(self, state: Any, strict: bool = True) -> None:
-        """Copy arrays into the parameters by name.
+    def load_state_dict(self, state: Any, strict: bool = True, cast: bool = False) -> None:
+        """Copy arrays into the parameters by name; nothing changes unless every entry fits.
 
-        Raises ``KeyError`` naming missing and unexpected keys (unless
-        ``strict=False``, which loads the keys both have) and ``ValueError``
-        naming the parameter and both shapes when a shape differs. Nothing is
-        changed unless everything fits.
+        Every entry is checked before any parameter is touched: ``KeyError``
+        naming missing and unexpected keys (unless ``strict=False``, which
+        loads the keys both have); ``ValueError`` naming the parameter and both
+        shapes when a shape differs; ``TypeError`` for a value that is not a
+        bool, integer or float array (strings, complex numbers, ``None``), and
+        for one that the parameter's dtype cannot hold exactly (float64 values
+        into a float32 parameter round; integers beyond 2**53 round in float64).
+        ``cast=True`` allows such rounding; a finite value that would overflow
+        to infinity is refused even then.
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"load_state_dict: expected a dict of arrays (a state dict), got {type(state).__name__}"
+            )
         params = dict(self.named_parameters())
         missing = [k for k in params if k not in state]
         unexpected = [k for k in state if k not in params]
@@ -147,17 +156,9 @@ class Module:
                 f"load_state_dict: missing keys {missing}, unexpected keys {unexpected} "
                 f"(the model has {list(params)})"
             )
-        updates = []
-        for name, p in params.items():
-            if name not in state:
-                continue
-            value = np.asarray(state[name].data if isinstance(state[name], Tensor) else state[name])
-            if value.shape != p.shape:
-                raise ValueError(
-                    f"load_state_dict: '{name}' has shape {fmt_shape(value.shape)} in the state dict "
-                    f"but {fmt_shape(p.shape)} in the model"
-                )
-            updates.append((p, value))
+        updates = [
+            (p, _checked_value(name, state[name], p, cast)) for name, p in params.items() if name in state
+        ]
         for p, value in updates:
             p.data[...] = value
             bump_version(p)
@@ -171,6 +172,54 @@ class Module:
 
     def extra_repr(self) -> str:
         return ""
+
+
+def _checked_value(name: str, value: Any, p: Tensor, cast: bool) -> np.ndarray:
+    """``value`` as an array of ``p``'s dtype and shape, or an error naming ``name``."""
+    try:
+        arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+    except ValueError as e:
+        raise TypeError(f"load_state_dict: '{name}' is not an array ({e})") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"load_state_dict: '{name}' has dtype {arr.dtype} in the state dict; a parameter "
+            f"({p.dtype}) takes only bool, integer and float values"
+        )
+    if arr.shape != p.shape:
+        raise ValueError(
+            f"load_state_dict: '{name}' has shape {fmt_shape(arr.shape)} in the state dict "
+            f"but {fmt_shape(p.shape)} in the model"
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        converted = arr.astype(p.dtype)
+        back = converted.astype(arr.dtype)
+    overflow = np.isinf(converted) & ~np.isinf(arr) if arr.dtype.kind == "f" else np.isinf(converted)
+    if overflow.any():
+        i = _first(overflow)
+        raise TypeError(
+            f"load_state_dict: '{name}' holds {arr[i].item()!r}{_at(i)}, which overflows to "
+            f"infinity in the parameter's dtype {p.dtype}"
+        )
+    if not cast and not np.array_equal(back, arr, equal_nan=arr.dtype.kind == "f"):
+        inexact = back != arr
+        if arr.dtype.kind == "f":
+            inexact &= ~np.isnan(arr)
+        i = _first(inexact)
+        raise TypeError(
+            f"load_state_dict: '{name}' is {arr.dtype} in the state dict but {p.dtype} in the "
+            f"model, which cannot hold its values exactly ({arr[i].item()!r}{_at(i)} would become "
+            f"{converted[i].item()!r}); pass cast=True to round them"
+        )
+    return converted
+
+
+def _first(mask: np.ndarray) -> tuple[int, ...]:
+    """The index of the first True in ``mask``."""
+    return tuple(int(j) for j in np.unravel_index(int(np.argmax(mask)), mask.shape))
+
+
+def _at(index: tuple[int, ...]) -> str:
+    return f" at index {index}" if index else ""
 
 
 def _prefix_names(module: Module, prefix: str) -> None:
