@@ -68,7 +68,14 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike[str]) -> str:
     Tensors, or anything ``np.asarray`` turns into one).
     """
     if not isinstance(state_dict, Mapping):
-        raise TypeError(f"save: expected a dict of arrays (a state dict), got {type(state_dict).__name__}")
+        hint = ""
+        if hasattr(state_dict, "state_dict"):
+            hint = "; save its state_dict(): mgx.save(model.state_dict(), path)"
+        elif isinstance(state_dict, (str, os.PathLike)):
+            hint = "; the state dict comes first: mgx.save(model.state_dict(), path)"
+        raise TypeError(
+            f"save: expected a dict of arrays (a state dict), got {type(state_dict).__name__}{hint}"
+        )
     arrays: dict[str, np.ndarray] = {}
     for key, value in state_dict.items():
         if not isinstance(key, str):

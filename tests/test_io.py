@@ -181,6 +181,16 @@ def test_a_value_that_cannot_be_saved_is_refused_before_anything_is_written(tmp_
         mgx.save({"c": [[1.0], [2.0, 3.0]]}, path)
     with pytest.raises(TypeError, match="expected a dict of arrays"):
         mgx.save([np.ones(2)], path)
+    with pytest.raises(
+        TypeError, match=re.escape("got MLP; save its state_dict(): mgx.save(model.state_dict()")
+    ):
+        mgx.save(nn.MLP([2, 1]), path)
+    with pytest.raises(TypeError, match="got str; the state dict comes first"):
+        mgx.save(str(path), {"w": np.ones(1)})
+    with pytest.raises(
+        TypeError, match=re.escape("read the file first: model.load_state_dict(mgx.load(path))")
+    ):
+        nn.MLP([2, 1]).load_state_dict(str(path))
     assert os.listdir(tmp_path) == []
 
 

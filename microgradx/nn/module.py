@@ -145,8 +145,13 @@ class Module:
         to infinity is refused even then.
         """
         if not isinstance(state, Mapping):
+            hint = (
+                "; read the file first: model.load_state_dict(mgx.load(path))"
+                if isinstance(state, str)
+                else ""
+            )
             raise TypeError(
-                f"load_state_dict: expected a dict of arrays (a state dict), got {type(state).__name__}"
+                f"load_state_dict: expected a dict of arrays (a state dict), got {type(state).__name__}{hint}"
             )
         params = dict(self.named_parameters())
         missing = [k for k in params if k not in state]
