@@ -16,6 +16,7 @@ from .ops.nn import (
     mse_loss,
     softmax,
 )
+from .ops.norm import batch_norm, dropout, embedding, layer_norm
 from .ops.reduce import max, mean, min, sum
 from .ops.shape import broadcast_to, concat, reshape, stack, sum_to, transpose, where
 
@@ -56,6 +57,12 @@ __all__ = [
     # ---- end of elementwise functions, activations and losses ----
     # ---- reductions and linear algebra ----
     # ---- end of reductions and linear algebra ----
+    # ---- normalisation and dropout ----
+    "batch_norm",
+    "dropout",
+    "embedding",
+    "layer_norm",
+    # ---- end of normalisation and dropout ----
     # ---- shape and indexing ----
     # ---- end of shape and indexing ----
 ]

@@ -21,6 +21,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import microgradx as mgx
 import microgradx.functional as F
 from microgradx.testing import (
     away_from,
@@ -342,6 +343,96 @@ LEAKY = 0.2
 CLIP = (-1.0, 2.0)
 clip_values = away_from(CLIP, -4, 4)
 
+
+# ---- normalisation and dropout: strategies ----
+def _generic(a):
+    """x + x**2 / 10: increasing on [-3, 3], so distinct values stay distinct, but never equally
+    spaced, so that a gradient never cancels to exactly 0 (where two libraries' rounding noise
+    would be compared) against the edge test's upstream gradient 1, 1.25, 1.5, 1.75."""
+    return a + a * a / 10
+
+
+@st.composite
+def batch_norm_case(draw):
+    """Training (batch statistics; drawn first) or evaluation (running statistics), with or without
+    weight and bias. Values at least 0.3 apart keep every channel's variance away from 0, where the
+    oracle's truncation error would grow like 1 / std**3."""
+    shape = draw(st.sampled_from([(3, 2), (2, 3, 2), (2, 2, 2, 2), (4, 1)]))
+    c = shape[1]
+    x = _generic(draw(distinct_tensors(shape, gap=0.3, lo=-3.0, hi=3.0)))
+    w = draw(distinct_tensors((c,), gap=0.1, lo=0.5, hi=2.0))
+    b = draw(tensors((c,)))
+    training = draw(st.sampled_from([True, False]))
+    rm = draw(tensors((c,), elements=reals(-1, 1)))
+    rv = draw(tensors((c,), elements=reals(0.5, 2.0)))
+    if training:
+
+        def ours(a, w, b):
+            return F.batch_norm(a, None, None, w, b, training=True)
+
+        def twin(a, w, b):
+            return TF.batch_norm(a, None, None, w, b, training=True)
+
+    else:
+
+        def ours(a, w, b):
+            return F.batch_norm(a, rm, rv, w, b)
+
+        def twin(a, w, b):
+            return TF.batch_norm(a, torch.from_numpy(rm).to(a.dtype), torch.from_numpy(rv).to(a.dtype), w, b)
+
+    if draw(st.booleans()):  # without the affine part
+        return Example(lambda a: ours(a, None, None), (x,), lambda a: twin(a, None, None))
+    return Example(ours, (x, w, b), twin)
+
+
+@st.composite
+def layer_norm_case(draw):
+    shape = draw(st.sampled_from([(2, 3), (3,), (2, 2, 3), (1, 4)]))
+    k = draw(st.integers(1, len(shape)))
+    norm_shape = shape[len(shape) - k :]
+    if int(np.prod(norm_shape)) < 2:
+        norm_shape, k = shape, len(shape)
+    x = _generic(draw(distinct_tensors(shape, gap=0.3, lo=-3.0, hi=3.0)))
+    w = draw(distinct_tensors(norm_shape, gap=0.1, lo=0.5, hi=2.0))
+    b = draw(tensors(norm_shape))
+    return Example(
+        lambda a, w, b: F.layer_norm(a, norm_shape, w, b),
+        (x, w, b),
+        lambda a, w, b: TF.layer_norm(a, norm_shape, w, b),
+    )
+
+
+@st.composite
+def dropout_case(draw):
+    """The mask comes from mgx.manual_seed(seed) on each call, so the oracle's many calls see one
+    mask; the twin rebuilds the same mask from the same generator."""
+    x = draw(tensors(nd_shapes))
+    p = draw(st.sampled_from([0.5, 0.25, 0.9, 0.0]))  # the first is what a minimal draw exercises
+    seed = draw(st.integers(0, 2**16))
+
+    def ours(a):
+        mgx.manual_seed(seed)
+        return F.dropout(a, p)
+
+    def twin(a):
+        keep = np.random.default_rng(seed).random(a.shape) >= p
+        return a * torch.from_numpy(keep / (1 - p)).to(a.dtype) if p else a * 1.0
+
+    return Example(ours, (x,), twin)
+
+
+@st.composite
+def embedding_case(draw):
+    n, d = draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=4))
+    idx = draw(hnp.arrays(np.int64, shape, elements=st.integers(0, n - 1)))
+    w = draw(tensors((n, d)))
+    return Example(lambda i, w: F.embedding(i, w), (idx, w), lambda i, w: TF.embedding(i, w))
+
+
+# ---- end of normalisation and dropout: strategies ----
+
 TABLE: dict[str, Any] = {
     # ---- microgradx.functional ----
     "F.abs": unary(F.abs, _t("abs"), away_from()),
@@ -424,6 +515,12 @@ TABLE: dict[str, Any] = {
     "Tensor.__setitem__": setitem_case(),
     "Tensor.__sub__": binary(lambda a, b: a - b, lambda a, b: a - b),
     "Tensor.__truediv__": binary(lambda a, b: a / b, lambda a, b: a / b, eb=nonzero()),
+    # ---- normalisation and dropout ----
+    "F.batch_norm": batch_norm_case(),
+    "F.dropout": dropout_case(),
+    "F.embedding": embedding_case(),
+    "F.layer_norm": layer_norm_case(),
+    # ---- end of normalisation and dropout ----
     # ---- elementwise functions, activations and losses ----
     # ---- end of elementwise functions, activations and losses ----
     # ---- reductions and linear algebra ----

@@ -3,9 +3,15 @@
 from . import init, utils
 from .layers import MLP, Linear, ReLU, Sequential, Sigmoid, Softmax, Tanh
 from .module import Module, Parameter
+from .norm import BatchNorm1d, BatchNorm2d, Dropout, Embedding, LayerNorm
 
 __all__ = [
     "MLP",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Dropout",
+    "Embedding",
+    "LayerNorm",
     "Linear",
     "Module",
     "Parameter",

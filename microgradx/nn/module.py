@@ -66,6 +66,13 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         if "training" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() first")
+        if name in self.__dict__.get("_buffer_names", ()):
+            if value is not None and not isinstance(value, Tensor):
+                value = Tensor(value)
+            if isinstance(value, Tensor) and value.requires_grad:
+                raise TypeError(
+                    f"{type(self).__name__}: buffer '{name}' cannot be a Tensor that requires grad"
+                )
         if isinstance(value, Parameter) and value._auto_name:
             value.name = name
         elif isinstance(value, Module):
@@ -81,6 +88,27 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
+
+    def register_buffer(self, name: str, value: Any) -> None:
+        """Keep ``value`` (an array or Tensor, not trained) as the attribute ``name``, saved by
+        :meth:`state_dict` and restored by :meth:`load_state_dict` (batch norm's running statistics)."""
+        if "training" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() first")
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"register_buffer: the name must be an identifier, got {name!r}")
+        names = self.__dict__.setdefault("_buffer_names", [])
+        if name not in names:
+            names.append(name)
+        setattr(self, name, value)
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """Every buffer with its dotted path (``bn1.running_mean``)."""
+        for name in self.__dict__.get("_buffer_names", ()):
+            value = getattr(self, name)
+            if value is not None:
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_buffers(f"{prefix}{name}.")
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         """Direct submodules with their attribute names (``layers.0`` for list items)."""
@@ -128,11 +156,12 @@ class Module:
         return self.train(False)
 
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
-        """Parameter name -> a copy of its array."""
-        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+        """Parameter and buffer name -> a copy of its array (parameters first, then buffers)."""
+        items = list(self.named_parameters()) + list(self.named_buffers())
+        return OrderedDict((name, t.data.copy()) for name, t in items)
 
     def load_state_dict(self, state: Any, strict: bool = True, cast: bool = False) -> None:
-        """Copy arrays into the parameters by name; nothing changes unless every entry fits.
+        """Copy arrays into the parameters (and buffers) by name; nothing changes unless every entry fits.
 
         Every entry is checked before any parameter is touched: ``KeyError``
         naming missing and unexpected keys (unless ``strict=False``, which
@@ -153,7 +182,8 @@ class Module:
             raise TypeError(
                 f"load_state_dict: expected a dict of arrays (a state dict), got {type(state).__name__}{hint}"
             )
-        params = dict(self.named_parameters())
+        params: dict[str, Tensor] = dict(self.named_parameters())
+        params.update(self.named_buffers())
         missing = [k for k in params if k not in state]
         unexpected = [k for k in state if k not in params]
         if strict and (missing or unexpected):
