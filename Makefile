@@ -8,7 +8,7 @@ EXTRAS ?= dev,viz,examples,docs
 # TORCH_ORACLE=1 also installs PyTorch (CPU, ~200 MB) so the tests compare every op with it.
 TORCH_STAMP := $(if $(TORCH_ORACLE),$(VENV)/.installed-torch,)
 
-.PHONY: test demo docs bench lint typecheck dot clean
+.PHONY: test demo docs bench lint typecheck dot clean images
 
 $(STAMP):
 	rm -f $(VENV)/.installed-*
@@ -39,6 +39,11 @@ test: $(STAMP) $(TORCH_STAMP) dot
 
 demo: $(STAMP) dot
 	$(BIN)/python examples/demo.py
+
+# Redraw the committed pictures in docs/images (the examples write to examples/out/ otherwise).
+images: $(STAMP) dot
+	$(BIN)/python examples/engine_step.py docs/images/engine_step.svg
+	$(BIN)/python examples/book/mlp_w21_update.py docs/images/mlp_2_2_1.svg
 
 # Benchmarks against the hand-written NumPy floor (and PyTorch CPU with TORCH_ORACLE=1).
 bench: $(STAMP) $(TORCH_STAMP)

@@ -33,6 +33,27 @@ def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
         return float((model(mgx.tensor(X)).data.argmax(axis=1) == y).mean())
 
 
+def draw_step(model: nn.Module, X: np.ndarray, y: np.ndarray, out_dir: str) -> str:
+    """The graph of one training step on the first 4 examples, as OUT_DIR/digits_step.svg.
+
+    A batch of 4 keeps the values readable; the layout reads at 900 px (see
+    docs/graphs.md). Without Graphviz's dot, the DOT text goes to digits_step.gv.
+    """
+    xb, yb = next(iter(DataLoader((X, y), batch_size=4)))
+    step_loss = F.cross_entropy(model(xb), yb)
+    step_loss.name = "loss"
+    step_loss.backward(retain_graph=True)
+    try:
+        graph = mgx.render_graph(step_loss, os.path.join(out_dir, "digits_step.svg"))
+    except mgx.GraphvizNotFoundError as e:
+        graph = os.path.join(out_dir, "digits_step.gv")
+        with open(graph, "w") as f:
+            f.write(mgx.to_dot(step_loss).source)
+        print(f"note: {e}")
+    model.zero_grad()
+    return graph
+
+
 def main(out_dir: str = "examples/out", epochs: int = 20, seed: int = 0, quiet: bool = False) -> dict:
     start = time.perf_counter()
     mgx.manual_seed(seed)
@@ -81,19 +102,7 @@ def main(out_dir: str = "examples/out", epochs: int = 20, seed: int = 0, quiet: 
 
     weights = mgx.save(model.state_dict(), os.path.join(out_dir, "digits_mlp.npz"))
 
-    # the graph of one training step (a batch of 4 so that the values stay readable)
-    xb, yb = next(iter(DataLoader((X_test, y_test), batch_size=4)))
-    step_loss = F.cross_entropy(model(xb), yb)
-    step_loss.name = "loss"
-    step_loss.backward(retain_graph=True)
-    try:
-        graph = mgx.render_graph(step_loss, os.path.join(out_dir, "digits_step.svg"))
-    except mgx.GraphvizNotFoundError as e:
-        graph = os.path.join(out_dir, "digits_step.gv")
-        with open(graph, "w") as f:
-            f.write(mgx.to_dot(step_loss).source)
-        print(f"note: {e}")
-    model.zero_grad()
+    graph = draw_step(model, X_test, y_test, out_dir)
 
     test_acc = history["test_acc"][-1]
     print(f"\ntest accuracy {test_acc:.1%} after {epochs} epochs in {seconds:.1f} s")

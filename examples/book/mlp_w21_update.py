@@ -1,6 +1,9 @@
 """The worked 2-2-1 sigmoid MLP: one backprop step on w21, and its graph with values and gradients.
 
-    python examples/book/mlp_w21_update.py [OUTPUT.svg]     (default: docs/images/mlp_2_2_1.svg)
+    python examples/book/mlp_w21_update.py [OUTPUT]     (default: examples/out/mlp_2_2_1.svg)
+
+OUTPUT's suffix (.svg, .png, .pdf) picks the format. `make images` redraws the
+committed picture, docs/images/mlp_2_2_1.svg; the same graph gives the same bytes.
 
 The network: x = 2; hidden units h1 = sigmoid(w11 x + b1), h2 = sigmoid(w12 x + b1)
 sharing one bias b1 = 3; output y = sigmoid(w21 h1 + w22 h2 + b2); error
@@ -39,7 +42,10 @@ def build():
     return p, (x, y_true), named
 
 
-def main(out: str = "docs/images/mlp_2_2_1.svg") -> dict:
+OUT = Path(__file__).resolve().parent.parent / "out" / "mlp_2_2_1.svg"
+
+
+def main(out: str = str(OUT)) -> dict:
     params, constants, named = build()
     E = named["E"]
     # retain_graph=True keeps every intermediate value for the picture; a plain
@@ -55,7 +61,7 @@ def main(out: str = "docs/images/mlp_2_2_1.svg") -> dict:
         f"note: the source adds the step instead of subtracting it and prints {w21.item() + 0.2 * -0.004:.4f}"
     )
     try:
-        path = mgx.render_graph(E, out, format=Path(out).suffix.lstrip(".") or "svg")
+        path = mgx.render_graph(E, out)
         print(f"graph written to {path}")
     except mgx.GraphvizNotFoundError as e:
         path = None
