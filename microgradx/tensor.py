@@ -64,7 +64,8 @@ class Tensor:
     # first use), so an op's result costs four assignments.
     __slots__ = ("data", "_rg", "creator", "_vc", "__dict__", "__weakref__")
 
-    __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operator
+    # ndarray <op> Tensor calls Tensor's reflected operator through __array_ufunc__ (see
+    # "creation and Tensor conveniences" below, with __array_function__ for np.sum(t) and the like)
     __hash__ = object.__hash__  # == is elementwise, identity stays hashable
 
     data: np.ndarray
@@ -487,7 +488,23 @@ class Tensor:
         return _shape.reshape(self, shape)
 
     def transpose(self, *axes: Any) -> Tensor:
-        """Permute the axes (reverse them when none are given)."""
+        """Permute the axes, as NumPy's ``transpose`` (reverse them when none are given).
+
+        ``t.transpose(0, 1)`` means different things in NumPy (the permutation
+        (0, 1): a 2-D tensor unchanged) and in PyTorch (swap axes 0 and 1), so
+        two separate axes that are not a permutation that swaps something are
+        an error that says what to write: ``t.swapaxes(0, 1)`` swaps two axes,
+        ``t.transpose((0, 1))`` is the explicit permutation.
+        """
+        if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
+            perm = tuple(int(a) % self.ndim if self.ndim and -self.ndim <= a < self.ndim else a for a in axes)
+            if self.ndim != 2 or perm == (0, 1):
+                raise ValueError(
+                    f"transpose{tuple(axes)} on a {self.ndim}-D tensor is ambiguous: NumPy reads it as a "
+                    f"permutation of all axes ({'the identity' if self.ndim == 2 else 'not one here'}), "
+                    f"PyTorch as 'swap these two axes'. Write t.swapaxes({axes[0]}, {axes[1]}) to swap "
+                    "them, or pass the permutation as one tuple: t.transpose((...))"
+                )
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return _shape.transpose(self, axes or None)
@@ -539,15 +556,250 @@ class Tensor:
         return _nn.log_softmax(self, axis)
 
     # ---- elementwise functions, activations and losses ----
+    def sin(self) -> Tensor:
+        return _elem.Sin.apply(self)
+
+    def cos(self) -> Tensor:
+        return _elem.Cos.apply(self)
+
+    def tan(self) -> Tensor:
+        return _elem.Tan.apply(self)
+
+    def arcsin(self) -> Tensor:
+        return _elem.Arcsin.apply(self)
+
+    def arccos(self) -> Tensor:
+        return _elem.Arccos.apply(self)
+
+    def arctan(self) -> Tensor:
+        return _elem.Arctan.apply(self)
+
+    def sinh(self) -> Tensor:
+        return _elem.Sinh.apply(self)
+
+    def cosh(self) -> Tensor:
+        return _elem.Cosh.apply(self)
+
+    def log1p(self) -> Tensor:
+        """``log(1 + x)``, accurate for tiny x."""
+        return _elem.Log1p.apply(self)
+
+    def expm1(self) -> Tensor:
+        """``exp(x) - 1``, accurate for tiny x."""
+        return _elem.Expm1.apply(self)
+
+    def log2(self) -> Tensor:
+        return _elem.Log2.apply(self)
+
+    def log10(self) -> Tensor:
+        return _elem.Log10.apply(self)
+
+    def exp2(self) -> Tensor:
+        """``2 ** x``."""
+        return _elem.Exp2.apply(self)
+
+    def square(self) -> Tensor:
+        return _elem.Square.apply(self)
+
+    def reciprocal(self) -> Tensor:
+        """``1 / x``."""
+        return _elem.Reciprocal.apply(self)
+
+    def sign(self) -> Tensor:
+        """-1, 0 or 1; the gradient is 0 everywhere."""
+        return _elem.Sign.apply(self)
+
+    def floor(self) -> Tensor:
+        """The gradient is 0 everywhere."""
+        return _elem.Floor.apply(self)
+
+    def ceil(self) -> Tensor:
+        """The gradient is 0 everywhere."""
+        return _elem.Ceil.apply(self)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        """Round to ``decimals`` places, halves to even; the gradient is 0 everywhere."""
+        return _elem.round(self, decimals)
+
+    def maximum(self, other: Any) -> Tensor:
+        """Elementwise maximum with ``other``; ties split the gradient half and half."""
+        return _elem.Maximum.apply(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        """Elementwise minimum with ``other``; ties split the gradient half and half."""
+        return _elem.Minimum.apply(self, other)
+
+    def arctan2(self, other: Any) -> Tensor:
+        """Angle of the point ``(other, self)``: ``self`` is y, ``other`` is x."""
+        return _elem.Arctan2.apply(self, other)
+
+    def hypot(self, other: Any) -> Tensor:
+        """``sqrt(self**2 + other**2)``, without overflow."""
+        return _elem.Hypot.apply(self, other)
+
     # ---- end of elementwise functions, activations and losses ----
 
     # ---- reductions and linear algebra ----
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Product over ``axis`` (all axes when None); the gradient is right with zeros too."""
+        return _reduce.prod(self, axis, keepdims)
+
+    def var(self, axis: Any = None, ddof: float = 0, keepdims: bool = False) -> Tensor:
+        """Variance over ``axis`` with ``n - ddof`` degrees of freedom (``ddof=0`` as in NumPy;
+        PyTorch's default is 1)."""
+        return _reduce.var(self, axis, ddof, keepdims)
+
+    def std(self, axis: Any = None, ddof: float = 0, keepdims: bool = False) -> Tensor:
+        """Standard deviation over ``axis`` with ``n - ddof`` degrees of freedom (``ddof=0`` as in
+        NumPy; PyTorch's default is 1)."""
+        return _reduce.std(self, axis, ddof, keepdims)
+
+    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """``log(sum(exp(self)))`` over ``axis`` (all axes when None), without overflow."""
+        return _reduce.logsumexp(self, axis, keepdims)
+
+    def norm(self, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A002
+        """Vector or matrix norm, as ``numpy.linalg.norm``; see :func:`~microgradx.functional.norm`."""
+        return _reduce.norm(self, ord, axis, keepdims)
+
+    def cumsum(self, axis: int | None = None) -> Tensor:
+        """Cumulative sum along ``axis`` (of the flattened tensor when None, as in NumPy)."""
+        return _reduce.cumsum(self, axis)
+
+    def cumprod(self, axis: int | None = None) -> Tensor:
+        """Cumulative product along ``axis`` (of the flattened tensor when None, as in NumPy)."""
+        return _reduce.cumprod(self, axis)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Indices of the minima (not differentiable)."""
+        return _reduce.argmin(self, axis, keepdims)
+
+    def any(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Whether any element along ``axis`` is nonzero (a bool tensor, not differentiable)."""
+        return _reduce.any(self, axis, keepdims)
+
+    def all(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Whether every element along ``axis`` is nonzero (a bool tensor, not differentiable)."""
+        return _reduce.all(self, axis, keepdims)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+        """Sum along a diagonal, as ``numpy.trace``."""
+        return _linalg.trace(self, offset, axis1, axis2)
+
+    def diag(self, k: int = 0) -> Tensor:
+        """The ``k``-th diagonal of a matrix, or a matrix with this vector on it, as ``numpy.diag``."""
+        return _linalg.diag(self, k)
+
+    def tril(self, k: int = 0) -> Tensor:
+        """Zeros above the ``k``-th diagonal (last two axes)."""
+        return _linalg.tril(self, k)
+
+    def triu(self, k: int = 0) -> Tensor:
+        """Zeros below the ``k``-th diagonal (last two axes)."""
+        return _linalg.triu(self, k)
+
+    def dot(self, other: Any) -> Tensor:
+        """Dot product with NumPy's meaning (``torch.dot`` takes only vectors); see
+        :func:`~microgradx.functional.dot`."""
+        return _linalg.dot(self, other)
+
+    def outer(self, other: Any) -> Tensor:
+        """Outer product of the flattened tensors, as ``numpy.outer``."""
+        return _linalg.outer(self, other)
+
     # ---- end of reductions and linear algebra ----
 
     # ---- shape and indexing ----
+    def squeeze(self, axis: Any = None) -> Tensor:
+        """Without its axes of size 1 (all when ``axis`` is None); a view. Naming an axis whose
+        size is not 1 is an error, as in NumPy (PyTorch leaves it alone)."""
+        return _shape.squeeze(self, axis)
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        """With a new axis of size 1 at ``axis``; a view."""
+        return _shape.unsqueeze(self, axis)
+
+    def permute(self, *dims: Any) -> Tensor:
+        """The axes in the order ``dims`` (``t.permute(2, 0, 1)`` or ``t.permute((2, 0, 1))``); a view."""
+        return _shape.permute(self, *dims)
+
+    def view(self, *shape: Any) -> Tensor:
+        """The same data in a new shape: an alias of :meth:`reshape` (a copy where a view is impossible)."""
+        return _shape.view(self, *shape)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        """The axes ``axis1`` and ``axis2`` exchanged; a view."""
+        return _shape.swapaxes(self, axis1, axis2)
+
+    def split(self, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
+        """Views cut along ``axis`` with NumPy's meaning (an int is a number of equal sections, not
+        PyTorch's piece size); see :func:`~microgradx.functional.split`."""
+        return _shape.split(self, indices_or_sections, axis)
+
+    def flip(self, axis: Any = None) -> Tensor:
+        """The elements in reverse order along ``axis`` (None: every axis); a copy, as in PyTorch."""
+        return _shape.flip(self, axis)
+
+    def roll(self, shift: Any, axis: Any = None) -> Tensor:
+        """The elements shifted cyclically by ``shift`` along ``axis`` (None: flattened)."""
+        return _shape.roll(self, shift, axis)
+
+    def repeat(self, repeats: Any, axis: int | None = None) -> Tensor:
+        """Each element repeated, as ``numpy.repeat`` (PyTorch's ``Tensor.repeat`` is :meth:`tile`)."""
+        return _shape.repeat(self, repeats, axis)
+
+    def tile(self, reps: Any) -> Tensor:
+        """The whole tensor repeated ``reps`` times per axis, as ``numpy.tile`` and ``torch.tile``."""
+        return _shape.tile(self, reps)
+
+    def gather(self, axis: int, index: Any) -> Tensor:
+        """The elements at ``index`` along ``axis``, as ``torch.gather``."""
+        return _shape.gather(self, axis, index)
+
+    def scatter_add(self, axis: int, index: Any, src: Any) -> Tensor:
+        """A copy with ``src`` added at ``index`` along ``axis``, as ``torch.scatter_add`` (not in place)."""
+        return _shape.scatter_add(self, axis, index, src)
+
     # ---- end of shape and indexing ----
 
     # ---- creation and Tensor conveniences ----
+    def tolist(self) -> Any:
+        """The data as (nested) Python lists of Python numbers; a 0-d tensor gives the number.
+
+        >>> Tensor([[1.0, 2.0]]).tolist()
+        [[1.0, 2.0]]
+        """
+        return self.data.tolist()
+
+    def __format__(self, spec: str) -> str:
+        """``f"{t:.3f}"`` formats the value of a one-element tensor, as a Python number.
+
+        An empty spec gives ``str(t)`` (for a 0-d tensor: its value, as in PyTorch);
+        a non-empty spec on a tensor of more than one element is a ``TypeError``.
+        """
+        if self.data.size == 1 and (spec or self.data.ndim == 0):
+            return format(self.data.item(), spec)
+        if not spec:
+            return str(self)
+        raise TypeError(
+            f"format spec {spec!r} needs a one-element tensor; this one has shape {fmt_shape(self.shape)} "
+            "(format its elements, e.g. [f'{v:.3f}' for v in t.tolist()])"
+        )
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        """``np.sum(t)`` and other NumPy functions: microgradx's op of the same name (a Tensor with
+        gradients), or a ``TypeError`` naming what to call; see :mod:`microgradx._numpy_interop`."""
+        from . import _numpy_interop
+
+        return _numpy_interop.array_function(func, types, args, kwargs)
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """``np.exp(t)``, ``ndarray * t`` and other ufuncs: the Tensor's operator or microgradx's op of
+        the same name, or a ``TypeError`` naming what to call; see :mod:`microgradx._numpy_interop`."""
+        from . import _numpy_interop
+
+        return _numpy_interop.array_ufunc(ufunc, method, inputs, kwargs)
+
     # ---- end of creation and Tensor conveniences ----
 
 

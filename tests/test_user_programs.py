@@ -130,8 +130,8 @@ def _grad_closing_over_u(body: str) -> UserProgram:
 _RETAIN_GRAD_ON_A_VIEW_OF_AN_UPDATED_BASE = user_program("""
     a = mgx.tensor([[1.0, 2.0]], requires_grad=True)
     v1 = mgx.tensor(np.zeros((1, 2)))
-    v2 = v1.transpose(0, 1)
-    v3 = v2.transpose(0, 1)
+    v2 = v1.transpose((0, 1))
+    v3 = v2.transpose((0, 1))
     v3 += a
     v2.retain_grad()
 """)

@@ -846,7 +846,10 @@ class _Builder:
             perm = self.draw(st.permutations(range(x.ndim)))
             written = [p - x.ndim if self.draw(st.booleans()) else p for p in perm]
             shape = tuple(x.shape[p] for p in perm)
-            src = f"{_atom(x.name)}.transpose({', '.join(map(str, written))})"
+            axes = ", ".join(map(str, written))
+            if x.ndim == 2 and list(perm) == [0, 1]:  # t.transpose(0, 1) is ambiguous, hence refused
+                axes = f"({axes})"
+            src = f"{_atom(x.name)}.transpose({axes})"
         self.new(src, shape, x.grad, **flags)
 
     def step_update(self) -> None:

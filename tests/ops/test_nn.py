@@ -1,5 +1,9 @@
 """softmax, log_softmax, cross_entropy, cross_entropy_error and the losses: the oracle,
-the plain compositions, extreme logits, bad input, and the book's worked examples."""
+the plain compositions, extreme logits, bad input, and the book's worked examples; the
+activations (softplus, gelu, silu, elu, logsigmoid) and the losses nll, l1, huber, smooth l1 and
+kl_div by hand, at their switches and extremes, with their errors."""
+
+import math
 
 import numpy as np
 import pytest
@@ -284,3 +288,219 @@ def test_binary_cross_entropy_keeps_a_tiny_probability_of_a_negative_label():
     assert F.binary_cross_entropy([1e-17], [0.0]).item() == pytest.approx(1e-17, rel=1e-12)
     loss32 = F.binary_cross_entropy(mgx.tensor([1e-8], dtype=np.float32), mgx.tensor([0.0], dtype=np.float32))
     assert loss32.item() == pytest.approx(1e-8, rel=1e-6)
+
+
+# --------------------------------------------------------------------------- #
+# activations: softplus, gelu, silu, elu, logsigmoid (the op table walks each against the
+# oracle, gradcheck and PyTorch; here: the formulas by hand, extreme inputs, conventions, errors)
+# --------------------------------------------------------------------------- #
+def test_gelu_exact_is_x_times_the_normal_cdf():
+    x = np.array([-3.0, -1.0, -0.1, 0.0, 0.5, 2.0, 7.0])
+    cdf = np.array([0.5 * (1 + math.erf(v / math.sqrt(2))) for v in x])  # math.erf: independent
+    t = mgx.tensor(x, requires_grad=True)
+    y = F.gelu(t)
+    np.testing.assert_allclose(y.data, x * cdf, rtol=1e-15, atol=1e-300)
+    y.sum().backward()
+    pdf = np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(t.grad.data, cdf + x * pdf, rtol=1e-14, atol=1e-300)
+
+
+def test_gelu_tanh_form_by_hand():
+    x = np.array([-2.0, 0.3, 1.0])
+    u = math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
+    np.testing.assert_allclose(F.gelu(x, approximate="tanh").data, 0.5 * x * (1 + np.tanh(u)), rtol=1e-15)
+    with pytest.raises(ValueError, match=r"gelu: approximate must be 'none' or 'tanh', got 'erf'"):
+        F.gelu(x, approximate="erf")
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_keeps_float32_and_is_finite_for_large_inputs(approximate):
+    x = mgx.tensor(np.array([-1e4, -30.0, 0.0, 30.0, 1e4], dtype=np.float32), requires_grad=True)
+    with np.errstate(all="raise"):
+        y = F.gelu(x, approximate=approximate)
+        y.sum().backward()
+    assert y.dtype == np.float32 and x.grad.dtype == np.float32
+    np.testing.assert_array_equal(y.data, [0.0, 0.0, 0.0, 30.0, 1e4])
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 0.5, 1.0, 1.0])
+
+
+def test_softplus_is_finite_and_follows_beta_and_threshold_as_pytorch():
+    x = mgx.tensor([-1000.0, -1.0, 0.0, 1.0, 2.4, 2.6, 1000.0], requires_grad=True)
+    with np.errstate(over="raise"):
+        y = F.softplus(x, beta=2.0, threshold=5.0)
+        y.sum().backward()
+    soft = np.log1p(np.exp(2 * np.array([-1000.0, -1.0, 0.0, 1.0, 2.4]))) / 2  # by hand, no overflow here
+    np.testing.assert_allclose(y.data, [*soft, 2.6, 1000.0], rtol=1e-15)  # x where 2 x > 5
+    with np.errstate(over="ignore"):  # exp(2000) = inf: sigmoid(-2000) = 0
+        sig = 1 / (1 + np.exp(-2 * np.array([-1000.0, -1.0, 0.0, 1.0, 2.4])))
+    np.testing.assert_allclose(x.grad.data, [*sig, 1.0, 1.0], rtol=1e-15)
+    assert F.softplus([800.0], threshold=1e9).item() == pytest.approx(800.0)  # no exp(800)
+    with pytest.raises(ValueError, match=r"softplus: beta must be > 0, got 0\.0"):
+        F.softplus([1.0], beta=0.0)
+    with pytest.raises(TypeError, match="softplus: threshold must be a number"):
+        F.softplus([1.0], threshold="20")
+
+
+def test_elu_gradient_is_alpha_at_zero_and_passes_nan_as_pytorch():
+    x = mgx.tensor([-1e-300, 0.0, np.nan, -np.inf, 1000.0], requires_grad=True)
+    y = F.elu(x, alpha=0.7)
+    np.testing.assert_array_equal(y.data, [-0.7e-300, 0.0, np.nan, -0.7, 1000.0])  # expm1: exact
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.7, 0.7, 1.0, 0.0, 1.0])
+
+
+def test_silu_and_logsigmoid_by_hand():
+    x = np.array([-2.0, 0.0, 1.5])
+    s = 1 / (1 + np.exp(-x))
+    np.testing.assert_allclose(F.silu(x).data, x * s, rtol=1e-15)
+    np.testing.assert_allclose(F.logsigmoid(x).data, np.log(s), rtol=1e-15)
+    t = mgx.tensor([-1000.0, 1000.0, -40.0], requires_grad=True)
+    with np.errstate(over="raise"):
+        y = F.logsigmoid(t)
+        y.sum().backward()
+    np.testing.assert_allclose(y.data, [-1000.0, 0.0, -40.0 - np.exp(-40.0)], rtol=1e-15)
+    np.testing.assert_allclose(t.grad.data, [1.0, 0.0, 1.0], rtol=1e-15)  # sigmoid(-x)
+
+
+# --------------------------------------------------------------------------- #
+# losses: nll_loss, l1_loss, huber_loss, smooth_l1_loss, kl_div
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@given(data=st.data())
+def test_nll_of_log_softmax_is_cross_entropy(reduction, data):
+    n, c = data.draw(batch)
+    x = data.draw(tensors((n, c), elements=floats(-5, 5)))
+    t = data.draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
+    a, b = mgx.tensor(x, requires_grad=True), mgx.tensor(x, requires_grad=True)
+    nll = F.nll_loss(F.log_softmax(a, axis=1), t, reduction=reduction)
+    ce = F.cross_entropy(b, t, reduction=reduction)
+    np.testing.assert_allclose(nll.data, ce.data, rtol=1e-12, atol=1e-12)
+    g = np.random.default_rng(data.draw(seeds)).uniform(-2, 2, nll.shape)
+    nll.backward(g)
+    ce.backward(g)
+    np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-10, atol=1e-12)
+
+
+def test_nll_loss_picks_and_its_gradient_is_minus_one_at_the_picks():
+    logp = mgx.tensor([[-0.1, -2.5, -3.0], [-1.2, -0.4, -2.0]], requires_grad=True)
+    loss = F.nll_loss(logp, [2, 0])
+    assert loss.item() == pytest.approx((3.0 + 1.2) / 2, rel=1e-15)  # by hand
+    loss.backward()
+    np.testing.assert_array_equal(logp.grad.data, [[0, 0, -0.5], [-0.5, 0, 0]])
+    one = F.nll_loss([-0.1, -2.5], 1, reduction="none")  # one sample, as in PyTorch
+    assert one.shape == () and one.item() == 2.5
+
+
+@pytest.mark.parametrize(
+    ("target", "error", "message"),
+    [
+        ([0, 3], ValueError, r"nll_loss: class index 3 is out of range for 3 classes"),
+        ([0.5, 1.0], ValueError, r"nll_loss: class indices must be integers; got the non-integer value 0\.5"),
+        (
+            np.full((2, 3), 1 / 3),
+            ValueError,
+            r"nll_loss: target must hold one class index per sample, shape \(2,\) .* got shape \(2, 3\) "
+            r"\(for probability targets use kl_div",
+        ),
+        ([0, 1, 2], ValueError, r"got shape \(3,\)"),
+    ],
+)
+def test_nll_loss_bad_targets_are_named(target, error, message):
+    with pytest.raises(error, match=message):
+        F.nll_loss(np.zeros((2, 3)), target)
+
+
+def test_nll_loss_bad_input_and_reduction_are_named():
+    with pytest.raises(
+        ValueError, match=r"nll_loss: predictions must have shape \(N, C\) or \(C,\), got shape \(2, 3, 4\)"
+    ):
+        F.nll_loss(np.zeros((2, 3, 4)), [0, 1])
+    for loss in (F.nll_loss, F.l1_loss, F.huber_loss, F.smooth_l1_loss):
+        with pytest.raises(ValueError, match=rf"{loss.__name__}: reduction must be one of .* got 'avg'"):
+            loss(np.zeros((2, 3)), [0, 1] if loss is F.nll_loss else np.zeros((2, 3)), reduction="avg")
+
+
+def test_l1_loss_by_hand_and_zero_gradient_where_prediction_equals_target():
+    y = mgx.tensor([1.0, -3.0, 2.0], requires_grad=True)
+    t = mgx.tensor([0.0, 0.0, 2.0], requires_grad=True)
+    loss = F.l1_loss(y, t)
+    assert loss.item() == pytest.approx(4 / 3, rel=1e-15)
+    loss.backward()
+    np.testing.assert_allclose(y.grad.data, [1 / 3, -1 / 3, 0.0])  # sign(y - t) / n; 0 at y = t
+    np.testing.assert_allclose(t.grad.data, [-1 / 3, 1 / 3, 0.0])
+    np.testing.assert_array_equal(F.l1_loss(y, t, reduction="none").data, [1.0, 3.0, 0.0])
+
+
+@pytest.mark.parametrize(("name", "param"), [("huber_loss", "delta"), ("smooth_l1_loss", "beta")])
+def test_huber_and_smooth_l1_by_hand_on_both_sides_of_the_switch(name, param):
+    d = np.array([-3.0, -1.5, -0.5, 0.0, 1.0, 1.5, 2.0])  # the switch at |d| = 1.5
+    y = mgx.tensor(d + 1.0, requires_grad=True)
+    loss = getattr(F, name)(y, np.ones(7), reduction="none", **{param: 1.5})
+    huber = np.where(np.abs(d) < 1.5, d * d / 2, 1.5 * (np.abs(d) - 0.75))
+    expected = huber if name == "huber_loss" else huber / 1.5
+    np.testing.assert_allclose(loss.data, expected, rtol=1e-15)
+    loss.backward(np.ones(7))
+    slope = np.clip(d, -1.5, 1.5)  # continuous: d inside, +-1.5 outside
+    np.testing.assert_allclose(y.grad.data, slope if name == "huber_loss" else slope / 1.5, rtol=1e-15)
+
+
+def test_smooth_l1_with_beta_0_is_l1_and_bad_parameters_are_named():
+    y, t = np.array([1.0, -2.0, 0.5]), np.zeros(3)
+    np.testing.assert_array_equal(F.smooth_l1_loss(y, t, beta=0.0).data, F.l1_loss(y, t).data)
+    with pytest.raises(ValueError, match=r"smooth_l1_loss: beta must be >= 0, got -1\.0"):
+        F.smooth_l1_loss(y, t, beta=-1.0)
+    with pytest.raises(ValueError, match=r"huber_loss: delta must be > 0, got 0\.0"):
+        F.huber_loss(y, t, delta=0.0)
+    with pytest.raises(
+        ValueError, match=r"huber_loss: prediction of shape \(3,\) and target of shape \(3, 1\)"
+    ):
+        F.huber_loss(y, np.zeros((3, 1)))
+
+
+def test_kl_div_batchmean_by_hand_and_zero_target_terms():
+    p = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])  # target: a 0 contributes 0 (0 log 0 = 0)
+    q = np.array([[0.25, 0.7, 0.05], [0.2, 0.3, 0.5]])  # the model
+    x = mgx.tensor(np.log(q), requires_grad=True)
+    loss = F.kl_div(x, p, reduction="batchmean")
+    by_hand = (0.5 * np.log(0.5 / 0.25) + 0.5 * np.log(0.5 / 0.7) + 0.0) / 2  # row 2 is 0
+    assert loss.item() == pytest.approx(by_hand, rel=1e-14)
+    loss.backward()
+    np.testing.assert_allclose(x.grad.data, -p / 2, rtol=1e-15)  # -t / N
+    for reduction, n in (("mean", 6), ("sum", 1)):
+        assert F.kl_div(x, p, reduction=reduction).item() == pytest.approx(by_hand * 2 / n, rel=1e-14)
+    assert F.kl_div(x, p, reduction="none").shape == (2, 3)
+
+
+def test_kl_div_with_log_target_equals_kl_div_of_the_probabilities():
+    x = np.log([[0.25, 0.75], [0.6, 0.4]])
+    p = mgx.tensor([[0.5, 0.5], [0.1, 0.9]], requires_grad=True)
+    logp = mgx.tensor(np.log(p.data), requires_grad=True)
+    a = F.kl_div(x, p, reduction="sum")
+    b = F.kl_div(x, logp, reduction="sum", log_target=True)
+    assert a.item() == pytest.approx(b.item(), rel=1e-14)
+    a.backward()
+    b.backward()
+    np.testing.assert_allclose(logp.grad.data, p.grad.data * p.data, rtol=1e-13)  # chain rule: dt/dlogt = t
+
+
+def test_kl_div_target_gradient_is_minus_inf_at_a_zero_target_and_errors_are_named():
+    t = mgx.tensor([0.0, 0.5], requires_grad=True)
+    F.kl_div(np.log([0.5, 0.5]), t, reduction="sum").backward()
+    assert t.grad.data[0] == -np.inf  # log 0 + 1 - x: the derivative of t log t from above
+    assert t.grad.data[1] == pytest.approx(np.log(0.5) + 1 - np.log(0.5))
+    with pytest.raises(
+        ValueError,
+        match=r"kl_div: reduction must be one of \('mean', 'batchmean', 'sum', 'none'\), got 'avg'",
+    ):
+        F.kl_div([0.0], [1.0], reduction="avg")
+    with pytest.raises(TypeError, match="kl_div: log_target must be True or False"):
+        F.kl_div([0.0], [1.0], log_target="yes")
+
+
+@pytest.mark.parametrize("name", ["huber_loss", "smooth_l1_loss", "l1_loss", "kl_div", "nll_loss"])
+def test_new_losses_keep_float32(name):
+    x = mgx.tensor(np.array([[-1.0, -2.0], [-0.5, -3.0]], dtype=np.float32), requires_grad=True)
+    other = np.array([1, 0]) if name == "nll_loss" else np.array([[0.5, 0.5], [0.2, 0.8]], dtype=np.float32)
+    loss = getattr(F, name)(x, other)
+    loss.backward()
+    assert loss.dtype == np.float32 and x.grad.dtype == np.float32
