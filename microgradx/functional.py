@@ -5,6 +5,7 @@ where the forward and the derivative are written side by side.
 """
 
 from .ops.arithmetic import astype, clone, power
+from .ops.conv import avg_pool2d, col2im, conv2d, im2col, max_pool2d
 from .ops.elementwise import (
     abs,
     arccos,
@@ -216,4 +217,11 @@ __all__ = [
     "unsqueeze",
     "view",
     # ---- end of shape and indexing ----
+    # ---- convolution and pooling ----
+    "avg_pool2d",
+    "col2im",
+    "conv2d",
+    "im2col",
+    "max_pool2d",
+    # ---- end of convolution and pooling ----
 ]

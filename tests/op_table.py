@@ -1011,6 +1011,101 @@ def embedding_case(draw):
 # ---- end of normalisation and dropout: strategies ----
 
 
+# ---- convolution and pooling (strategies) ----
+@st.composite
+def window_case(draw, pool=None):
+    """An image shape (N, C, H, W) and a window that fits it, as keyword arguments (ints or pairs).
+
+    ``pool``: "max" (padding at most half the kernel, as PyTorch requires, and no window wholly in
+    the padding), "avg" (the same, no dilation) or None (a convolution: any padding, any dilation).
+    """
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dh, dw = (1, 1) if pool == "avg" else (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    sh, sw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    if pool:
+        ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
+    else:
+        ph, pw = draw(st.integers(0, 1)), draw(st.integers(0, 1))
+    eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1  # the span of the kernel
+    least_h, least_w = max(1, eh - 2 * ph), max(1, ew - 2 * pw)
+    if pool == "max":  # every window keeps a real row and column: pad no more than the dilation's gap
+        least_h, least_w = max(least_h, eh - ph), max(least_w, ew - pw)
+    shape = (
+        draw(st.integers(1, 2)),
+        draw(st.integers(1, 2)),
+        draw(st.integers(least_h, least_h + 3)),
+        draw(st.integers(least_w, least_w + 3)),
+    )
+    pair = lambda a, b: a if a == b else (a, b)  # noqa: E731 - ints and pairs, both accepted
+    kwargs = {"stride": pair(sh, sw), "padding": pair(ph, pw)}
+    if pool != "avg":
+        kwargs["dilation"] = pair(dh, dw)
+    return shape, pair(kh, kw), kwargs
+
+
+def _out_hw(shape, kernel, kw):
+    from microgradx.ops.conv import _window
+
+    g = _window("test", kernel, kw["stride"], kw["padding"], kw.get("dilation", 1))
+    return g.out_hw(shape[2], shape[3]), g
+
+
+@st.composite
+def conv2d_case(draw):
+    shape, kernel, kw = draw(window_case())
+    (_, g) = _out_hw(shape, kernel, kw)
+    x = draw(tensors(shape))
+    w = draw(tensors((draw(st.integers(1, 2)), shape[1], g.kh, g.kw)))
+    if draw(st.booleans()):
+        b = draw(tensors((w.shape[0],)))
+        return Example(
+            lambda a, f, c: F.conv2d(a, f, c, **kw), (x, w, b), lambda a, f, c: TF.conv2d(a, f, c, **kw)
+        )
+    return Example(lambda a, f: F.conv2d(a, f, **kw), (x, w), lambda a, f: TF.conv2d(a, f, **kw))
+
+
+@st.composite
+def im2col_case(draw):
+    shape, kernel, kw = draw(window_case())
+    x = draw(tensors(shape))
+    (_, g) = _out_hw(shape, kernel, kw)
+    cols = shape[1] * g.kh * g.kw
+
+    def twin(t):  # PyTorch's unfold: (N, C * kh * kw, L); the book's layout is its transpose, stacked
+        return TF.unfold(t, kernel, **kw).transpose(1, 2).reshape(-1, cols)
+
+    return Example(lambda t: F.im2col(t, kernel, **kw), (x,), twin)
+
+
+@st.composite
+def col2im_case(draw):
+    shape, kernel, kw = draw(window_case())
+    ((oh, ow), g) = _out_hw(shape, kernel, kw)
+    n, c = shape[:2]
+    col = draw(tensors((n * oh * ow, c * g.kh * g.kw)))
+
+    def twin(t):  # PyTorch's fold, the adjoint of unfold
+        return TF.fold(t.reshape(n, oh * ow, -1).transpose(1, 2), shape[2:], kernel, **kw)
+
+    return Example(lambda t: F.col2im(t, shape, kernel, **kw), (col,), twin)
+
+
+@st.composite
+def pool_case(draw, kind):
+    shape, kernel, kw = draw(window_case(pool=kind))
+    if draw(st.booleans()):
+        kw = kw | {"stride": None} if kw["stride"] == kernel else kw  # the default: stride = kernel
+    if kind == "max":  # no ties within reach of the oracle's steps
+        x = draw(distinct_tensors(shape))
+        return Example(
+            lambda t: F.max_pool2d(t, kernel, **kw), (x,), lambda t: TF.max_pool2d(t, kernel, **kw)
+        )
+    x = draw(tensors(shape))
+    return Example(lambda t: F.avg_pool2d(t, kernel, **kw), (x,), lambda t: TF.avg_pool2d(t, kernel, **kw))
+
+
+# ---- end of convolution and pooling (strategies) ----
+
 TABLE: dict[str, Any] = {
     # ---- microgradx.functional ----
     "F.abs": unary(F.abs, _t("abs"), away_from()),
@@ -1221,6 +1316,13 @@ TABLE: dict[str, Any] = {
     # ---- end of shape and indexing ----
     # ---- creation and Tensor conveniences ----
     # ---- end of creation and Tensor conveniences ----
+    # ---- convolution and pooling ----
+    "F.avg_pool2d": pool_case("avg"),
+    "F.col2im": col2im_case(),
+    "F.conv2d": conv2d_case(),
+    "F.im2col": im2col_case(),
+    "F.max_pool2d": pool_case("max"),
+    # ---- end of convolution and pooling ----
 }
 
 #: Public Tensor attributes that are not differentiable ops (checked by the completeness test).
