@@ -762,6 +762,77 @@ class Tensor:
 
     # ---- end of shape and indexing ----
 
+    # ---- notebook display ----
+    def _repr_html_(self) -> str | None:
+        """Jupyter's rich display: a summary table and the values (and the gradient, if any).
+
+        Rows: shape, dtype, ``requires_grad``, ``grad_fn`` (the op that made the tensor,
+        ``None`` for a leaf) and the name, if any. A 0-d tensor shows its value in the
+        summary; a 1-D or 2-D one shows a value table, and ``.grad`` a second one. Like
+        NumPy's repr of a large array, a long axis is cut, though sooner (more than 10
+        items: the first 5, ``…``, the last 5) so that the table fits a notebook. Higher
+        dimensions show NumPy's own text. User text (the name, an op's name) is escaped:
+        it is shown, never interpreted as markup. ``None`` (Jupyter then shows ``repr``, which
+        says what is wrong) when ``.data`` is no longer an ndarray.
+        """
+        from html import escape
+
+        if not isinstance(self.data, np.ndarray):
+            return None
+        t = self._current()
+        fn = t.creator
+        rows = [("shape", fmt_shape(t.shape)), ("dtype", str(t.dtype))]
+        rows += [("requires_grad", str(t.requires_grad)), ("grad_fn", "None" if fn is None else fn.name)]
+        if t.name is not None:
+            rows.append(("name", repr(t.name)))
+        arrays = [("data", t.data)] + ([] if t._grad is None else [("grad", t._grad.data)])
+        if t.data.ndim == 0:  # the value (and gradient) fit in the summary
+            rows += [(title, Tensor._html_number(a[()])) for title, a in arrays]
+            arrays = []
+        summary = "".join(
+            f'<tr><th style="text-align:left">{k}</th><td style="text-align:left"><code>{escape(v)}</code>'
+            "</td></tr>"
+            for k, v in rows
+        )
+        parts = [f"<table>{summary}</table>"]
+        parts += [f"<div><b>{title}</b>{Tensor._html_values(a)}</div>" for title, a in arrays]
+        return '<div style="display:flex;gap:1.5em;align-items:flex-start">' + "".join(parts) + "</div>"
+
+    @staticmethod
+    def _html_number(v: Any) -> str:
+        """One element as NumPy prints it (its ``precision``), e.g. 0.21924763, 6.11110793e-10, 3.0"""
+        from html import escape
+
+        if not isinstance(v, np.floating) or not np.isfinite(v):
+            return escape(str(v))
+        p = np.get_printoptions()["precision"]
+        if v == 0 or 1e-4 <= abs(v) < 1e8:
+            return np.format_float_positional(v, precision=p, unique=True, trim="0")
+        return np.format_float_scientific(v, precision=p, unique=True, trim="0")
+
+    @staticmethod
+    def _html_values(a: np.ndarray) -> str:
+        """A value table for a 0-D, 1-D or 2-D array, each long axis cut to 5 … 5; NumPy's text otherwise."""
+        from html import escape
+
+        if a.ndim > 2:
+            return f"<pre>{escape(np.array2string(a))}</pre>"
+
+        def cut(n: int) -> list[int | None]:
+            return list(range(n)) if n <= 10 else [*range(5), None, *range(n - 5, n)]
+
+        def cell(i: int | None, j: int | None) -> str:
+            return "…" if i is None or j is None else Tensor._html_number(m[i, j])
+
+        m = np.atleast_2d(a)  # a 0-D or 1-D array is one row
+        body = ""
+        for i in cut(len(m)):
+            cells = "".join(f'<td style="text-align:right">{cell(i, j)}</td>' for j in cut(m.shape[-1]))
+            body += f"<tr>{cells}</tr>"
+        return f"<table>{body}</table>"
+
+    # ---- end of notebook display ----
+
     # ---- creation and Tensor conveniences ----
     def tolist(self) -> Any:
         """The data as (nested) Python lists of Python numbers; a 0-d tensor gives the number.
