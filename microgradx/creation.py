@@ -169,6 +169,8 @@ def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False, name: str
     name : str, optional
         A label shown by ``repr`` and in graph pictures.
 
+    Examples
+    --------
     >>> zeros(2, 3).shape
     (2, 3)
     >>> zeros((2,), dtype=np.int64)
@@ -214,6 +216,8 @@ def full(
     dtype, requires_grad, name
         As for :func:`zeros`.
 
+    Examples
+    --------
     >>> full((2, 2), 0.5)
     tensor([[0.5, 0.5],
             [0.5, 0.5]])
@@ -403,6 +407,8 @@ def randint(
         int64 when not given. A float dtype gives whole numbers stored as floats
         (as in PyTorch), and may then require grad.
 
+    Examples
+    --------
     >>> randint(0, 10, (2, 3)).shape
     (2, 3)
     >>> randint(5, (4,)).dtype

@@ -541,6 +541,8 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> T
     keepdims : bool
         Keep the reduced axes with size 1.
 
+    Notes
+    -----
     At the points where a norm is not differentiable the gradient is PyTorch's: 0 for the
     Euclidean norm at 0; ``sign(x)`` for the 1-norm (0 at 0); the inf-norm's shared equally
     among the elements that tie for the largest absolute value. The vector 1-, inf- and -inf-norms

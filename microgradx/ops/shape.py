@@ -608,6 +608,8 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     ``torch.tensor_split`` is NumPy's). Each piece is a view of ``x`` (a slice), as in NumPy and
     PyTorch; each piece's gradient flows back to its part of ``x``.
 
+    Examples
+    --------
     >>> [p.shape for p in split([1.0, 2.0, 3.0, 4.0], 2)]
     [(2,), (2,)]
     >>> split([1.0, 2.0, 3.0, 4.0], [1, 3])
