@@ -462,6 +462,8 @@ class Function:
             fn._recorded_at = _clock[0]
             out._rg = True
             out.creator = fn
+            if _on_record is not None:  # a recorder listens (microgradx.debug); None otherwise
+                _on_record(fn, out)
         return out
 
     def _release(self) -> None:
@@ -844,6 +846,10 @@ def _clone(g: Tensor) -> Tensor:
 
 #: The Tensor class; tensor.py, which imports this module, registers it here.
 _Tensor: Any = None
+#: Called as ``_on_record(fn, out)`` for each op just recorded. None except while
+#: :mod:`microgradx.debug` records a function (to learn each op's output and the user's line
+#: that called it); while None it costs one check per recorded op.
+_on_record: Callable[[Function, Tensor], None] | None = None
 #: microgradx.inplace, which imports this module (imported at the end of tensor.py).
 _inplace: Any = None
 _new = object.__new__

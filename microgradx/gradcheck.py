@@ -142,6 +142,7 @@ def gradcheck(
     order: int = 1,
     max_full_size: int = 1000,
     seed: int = 0,
+    locate: bool = True,
 ) -> bool:
     """Check the reverse-mode gradients of ``fn`` against central differences.
 
@@ -153,6 +154,12 @@ def gradcheck(
     input with more than ``max_full_size`` elements is checked by the
     projection ``<v, J u> = <J^T v, u>`` for three random directions ``u``
     instead (two evaluations each, not two per element).
+
+    When an element is off, the numbers reported are recomputed without the
+    weighting: for a one-element output, the gradient itself (cotangent 1,
+    central differences of ``fn`` itself); otherwise the column ``i`` of the
+    Jacobian at the worst element (one backward per output element, two
+    evaluations of ``fn``) and its worst entry ``d out[j] / d in[i]``.
 
     Use float64 inputs: in float32 central differences are too coarse to check
     anything (a ``GradcheckWarning`` says so).
@@ -172,6 +179,14 @@ def gradcheck(
     order : int
         1 checks first derivatives; 2 also checks the gradients built with
         ``create_graph=True`` (second derivatives), and so on.
+    max_full_size : int
+        Inputs with more elements are checked by random projections.
+    seed : int
+        Seeds the random weightings and directions.
+    locate : bool
+        On failure, also check every op ``fn`` records on its own and name the
+        first whose backward is wrong (see
+        :func:`microgradx.testing.locate_wrong_backward`).
 
     Returns
     -------
@@ -182,7 +197,13 @@ def gradcheck(
     ------
     GradcheckError
         An ``AssertionError`` naming the input, the worst element's index, the
-        analytic and numerical values and the tolerance.
+        analytic and numerical values and the tolerance, in Jacobian terms: the
+        random weighting only detects a mistake; the values shown are the gradient
+        itself for a one-element output, the worst Jacobian entry
+        ``d out[j] / d in[i]`` otherwise. With ``locate`` (the default) the message
+        goes on with the report of the ops checked one by one (the first wrong one,
+        the file and line that called it, its inputs' shapes, its worst element),
+        also available as the error's ``report`` attribute.
 
     Examples
     --------
@@ -205,15 +226,39 @@ def gradcheck(
         raise ValueError("gradcheck: no floating-point input to check")
     rng = np.random.default_rng(seed)
     try:
-        _check_first_order(fn, arrays, names, checked, eps, atol, rtol, max_full_size, rng, order)
+        _check_first_order(fn, arrays, names, checked, eps, atol, rtol, max_full_size, rng, 1)
         for k in range(2, order + 1):
             fn = _gradient_function(fn, arrays, checked, rng)
             _check_first_order(fn, arrays, names, checked, eps, atol, rtol, max_full_size, rng, k)
-    except GradcheckError:
-        if raise_exception:
-            raise
-        return False
+    except GradcheckError as err:
+        if not raise_exception:
+            return False
+        if locate:
+            _add_report(err, fn, arrays, eps, atol, rtol, max_full_size, seed)
+        raise
     return True
+
+
+def _add_report(
+    err: GradcheckError,
+    fn: Callable[..., Tensor],
+    arrays: list[np.ndarray],
+    eps: float,
+    atol: float,
+    rtol: float,
+    max_full_size: int,
+    seed: int,
+) -> None:
+    """Check ``fn``'s ops one by one and add the report to ``err`` (its message and ``err.report``)."""
+    from .debug import _locate
+
+    try:
+        report = _locate(fn, arrays, eps, atol, rtol, max_full_size, seed)
+        text = str(report)
+    except Exception as e:  # noqa: BLE001 (the gradient check's finding stands on its own)
+        report, text = None, f"(The ops could not be checked one by one: {type(e).__name__}: {e})"
+    err.report = report  # type: ignore[attr-defined]
+    err.args = (f"{err.args[0]}\n\n{text}",) if text else err.args
 
 
 def _prepare(inputs: Sequence[Any]) -> tuple[list[np.ndarray], list[str]]:
@@ -265,49 +310,22 @@ def _check_first_order(
     analytic = vjp(out, [leaves[i] for i in checked], v)
     what = "gradient" if order == 1 else f"order-{order} gradient (create_graph=True)"
 
-    def weighted(args: list[np.ndarray]) -> float:
+    def forward(args: list[np.ndarray]) -> np.ndarray:
         with no_grad():
-            return float(np.sum(_call(fn, args, ())[1].data * v))
+            return _call(fn, args, ())[1].data
+
+    from .debug import _find_mismatch
 
     for i, g in zip(checked, analytic, strict=True):
-        x = arrays[i]
-        a = np.zeros_like(x) if g is None else g.data
+        a = np.zeros_like(arrays[i]) if g is None else g.data
 
-        def f(xi: np.ndarray, i: int = i) -> float:
-            return weighted(arrays[:i] + [xi] + arrays[i + 1 :])
+        def backward(cot: np.ndarray, i: int = i) -> np.ndarray:
+            (gi,) = vjp(out, [leaves[i]], cot)
+            return np.zeros_like(arrays[i]) if gi is None else gi.data
 
-        if x.size <= max_full_size:
-            num = numerical_gradient(f, x.copy(), h=eps)
-            _compare(a, num, atol, rtol, f"the {what} of {names[i]}")
-        else:
-            for _ in range(3):
-                u = rng.standard_normal(x.shape)
-                num_dir = (f(x + eps * u) - f(x - eps * u)) / (2 * eps)
-                ana_dir = float(np.sum(a * u))
-                if abs(ana_dir - num_dir) > atol + rtol * abs(num_dir):
-                    raise GradcheckError(
-                        f"gradcheck: the {what} of {names[i]} fails the projection check "
-                        f"<v, J u> = <J^T v, u> for a random direction u: backward gives {ana_dir!r}, "
-                        f"central differences give {num_dir!r} (tolerance "
-                        f"{atol + rtol * abs(num_dir):.3g} = atol + rtol * |numerical|)"
-                    )
-
-
-def _compare(analytic: np.ndarray, numerical: np.ndarray, atol: float, rtol: float, what: str) -> None:
-    diff = np.abs(analytic - numerical)
-    tol = atol + rtol * np.abs(numerical)
-    bad = ~(diff <= tol)  # NaN counts as bad
-    if not bad.any():
-        return
-    excess = np.where(np.isnan(diff), np.inf, diff - tol)
-    worst = np.unravel_index(int(np.argmax(excess)), analytic.shape) if analytic.ndim else ()
-    idx = tuple(int(j) for j in worst)
-    raise GradcheckError(
-        f"gradcheck: {what} is wrong at index {idx}: backward gives {analytic[idx].item()!r}, "
-        f"central differences give {numerical[idx].item()!r} (|difference| {diff[idx].item():.3g} > "
-        f"tolerance {tol[idx].item():.3g} = atol + rtol * |numerical|); "
-        f"{int(bad.sum())} of {bad.size} elements are off"
-    )
+        m = _find_mismatch(forward, backward, arrays, i, v, a, eps, atol, rtol, max_full_size, rng)
+        if m is not None:
+            raise GradcheckError(f"gradcheck: the {what} of {names[i]} is wrong {m.text()}")
 
 
 def _gradient_function(

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .autograd import no_grad
+from .debug import locate_wrong_backward
 from .gradcheck import numerical_gradient
 from .tensor import Tensor
 
@@ -39,6 +40,7 @@ __all__ = [
     "away_from",
     "broadcastable_shapes",
     "distinct_tensors",
+    "locate_wrong_backward",
     "nonzero",
     "positive",
     "probabilities",

@@ -53,7 +53,7 @@ def test_the_message_names_input_index_values_and_tolerance():
     W = mgx.tensor(X, name="W")
     with pytest.raises(mgx.GradcheckError) as info:
         mgx.gradcheck(lambda a, w: a * Square.apply(w, mistake="sign of one element"), np.ones((2, 3)), W)
-    msg = str(info.value)
+    msg = str(info.value).splitlines()[0]  # (the report of the ops checked one by one follows)
     assert "input 1 'W' (shape (2, 3), float64)" in msg
     assert "at index (1, 2)" in msg  # the one flipped element
     backward, central = (float(v) for v in re.findall(r"gives? (-?[\d.e+-]+)", msg))
@@ -75,6 +75,13 @@ def test_order_2_checks_create_graph_gradients():
     assert mgx.gradcheck(lambda x, W: F.softmax(x @ W), X, X.T * 0.5, order=2)
 
 
+def test_a_first_order_mistake_is_not_called_order_2():
+    # Regression: with order=2 the first-order check was labelled "order-2 gradient (create_graph=True)"
+    with pytest.raises(mgx.GradcheckError) as info:
+        mgx.gradcheck(lambda x: Square.apply(x, mistake="factor 2"), X, order=2)
+    assert str(info.value).startswith("gradcheck: the gradient of input 0 ")
+
+
 def test_large_inputs_use_the_projection_check():
     big = np.linspace(-1, 1, 60).reshape(6, 10)
     assert mgx.gradcheck(lambda x: F.tanh(Square.apply(x)), big, max_full_size=10)
@@ -89,6 +96,102 @@ def test_integer_inputs_are_constants_and_float32_warns():
         mgx.gradcheck(lambda x: x * 2.0, np.ones(3, dtype=np.float32), raise_exception=False)
     with pytest.raises(ValueError, match="no floating-point input"):
         mgx.gradcheck(lambda i: i * 2, np.array([1, 2]))
+
+
+# --------------------------------------------------------------------------- #
+# messages in Jacobian terms: v detects, the values shown are recomputed exactly
+# --------------------------------------------------------------------------- #
+def test_a_scalar_output_reports_the_gradient_itself():
+    # Regression (issue 14): the message gave the weighted numbers (-0.438 and -0.877 here), when
+    # backward's gradient is b = -1.6 (b.detach() is a constant) and the true one 2 b = -3.2 (by hand).
+    with pytest.raises(mgx.GradcheckError) as info:
+        mgx.gradcheck(lambda b: (b * b.detach()).sum(), np.array([0.8, -1.6]))
+    first = str(info.value).splitlines()[0]
+    assert "wrong at index (1,): backward gives -1.6, central differences give -3.2 (" in first
+    assert "2 of 2 elements are off" in first
+    # the same for a planted factor: Square's "factor 2" gives 4 x for 2 x; the worst is the largest x
+    with pytest.raises(mgx.GradcheckError) as info:
+        mgx.gradcheck(lambda x: Square.apply(x, mistake="factor 2").sum(), X)
+    first = str(info.value).splitlines()[0]
+    assert "wrong at index (1, 2): backward gives 6, central differences give 3 (" in first  # x = 1.5
+
+
+def test_a_vector_output_names_the_worst_jacobian_entry():
+    # Cube's backward with 3 x for 3 x**2 (the docs' example): d out[i] / d in[i] is 3 x[i] by backward
+    # and 3 x[i]**2 in truth: 6 and 12 at x = 2 (by hand); the off-diagonal entries are 0 in both
+    class Cube(mgx.Function):
+        def forward(self, x):
+            return x**3
+
+        def backward(self, gy):
+            (x,) = self.inputs
+            return gy * 3 * x
+
+    x = np.array([[0.5, -1.0], [2.0, 0.25]])
+    with pytest.raises(mgx.GradcheckError) as info:
+        mgx.gradcheck(Cube.apply, x)
+    first = str(info.value).splitlines()[0]
+    assert "is wrong at index (1, 0): the worst Jacobian entry there is d out[1, 0] / d in[1, 0]: " in first
+    assert "backward gives 6, central differences give 12 (" in first
+    assert "4 of 4 elements are off (found as J^T v, for a random weighting v of the output)" in first
+
+
+def test_a_vector_output_names_the_worst_jacobian_entry_off_the_diagonal():
+    A = np.array([[1.0, 2.0, -0.5], [0.3, -1.0, 4.0], [2.5, 0.7, 0.2]])
+
+    class MatVec(mgx.Function):
+        """y = A x; the planted backward uses A where A^T belongs (d y[j] / d x[i] = A[j, i])."""
+
+        def forward(self, x):
+            return A @ x
+
+        def backward(self, gy):
+            return mgx.tensor(A) @ gy
+
+    x = np.array([0.5, -1.0, 2.0])
+    with pytest.raises(mgx.GradcheckError) as info:
+        mgx.gradcheck(MatVec.apply, x)
+    m = info.value.report.worst
+    assert m.kind == "jacobian"
+    (i,), (j,) = m.index, m.output_index
+    # column i of the true Jacobian is A[:, i]; the backward gives A[i, :]: the worst entry is the
+    # one that exceeds its tolerance most, and both values are entries of A
+    excess = np.abs(A[i, :] - A[:, i]) - (1e-5 + 1e-3 * np.abs(A[:, i]))
+    assert j == int(np.argmax(excess)) and j != i
+    assert m.backward == pytest.approx(A[i, j], rel=1e-12)
+    assert m.numerical == pytest.approx(A[j, i], rel=1e-8)
+    assert f"d out[{j}] / d in[{i}]: backward gives" in str(info.value).splitlines()[0]
+
+
+def test_a_backward_that_ignores_its_incoming_gradient_is_called_so():
+    x = np.array([0.5, -1.5, 2.0])
+    with pytest.raises(mgx.GradcheckError) as info:
+        mgx.gradcheck(lambda t: Square.apply(t, mistake="drops gy").sum(), x)
+    first = str(info.value).splitlines()[0]
+    assert "with the output's gradient 1, one element at a time, backward is right" in first
+    assert "does it ignore gy?" in first
+    report = info.value.report
+    assert report.failing.cls is Square and report.failing.mismatch.kind == "jacobian"
+    # alone, one output element at a time: d out[j] / d in[i] is 2 x[i] by backward, 0 off the diagonal
+    m = report.failing.mismatch
+    assert m.output_index != m.index and m.numerical == pytest.approx(0.0, abs=1e-8)
+    assert m.backward == pytest.approx(2 * x[m.index])
+
+
+def test_no_report_without_raising_and_a_broken_localiser_hides_nothing(monkeypatch):
+    import microgradx.debug
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the localiser broke")
+
+    monkeypatch.setattr(microgradx.debug, "_locate", broken)
+    fn = lambda x: Square.apply(x, mistake="factor 2")  # noqa: E731
+    assert mgx.gradcheck(fn, X, raise_exception=False) is False  # (the localiser is not called)
+    with pytest.raises(mgx.GradcheckError) as info:
+        mgx.gradcheck(fn, X)
+    assert info.value.report is None
+    assert "is wrong at index" in str(info.value)
+    assert "(The ops could not be checked one by one: RuntimeError: the localiser broke)" in str(info.value)
 
 
 def test_grad_on_the_book_functions():
