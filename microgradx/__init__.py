@@ -33,6 +33,7 @@ from .errors import BackwardError, GradcheckError
 from .gradcheck import GradcheckWarning, grad, gradcheck, numerical_gradient
 from .io import load, save
 from .random import manual_seed
+from .transforms import hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from .viz import GraphvizNotFoundError, render_graph, to_dot
 
 __version__ = "0.1.0"
@@ -53,7 +54,11 @@ __all__ = [
     "full_like",
     "grad",
     "gradcheck",
+    "hessian",
+    "hvp",
     "is_grad_enabled",
+    "jacobian",
+    "jvp",
     "linspace",
     "load",
     "manual_seed",
@@ -73,6 +78,8 @@ __all__ = [
     "set_grad_enabled",
     "tensor",
     "to_dot",
+    "value_and_grad",
+    "vjp",
     "zeros",
     "zeros_like",
 ]
