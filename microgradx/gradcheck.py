@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from . import functional as F
-from .autograd import creator_read_by, enable_grad, is_grad_enabled, no_grad, vjp
+from .autograd import enable_grad, no_grad, vjp
 from .errors import GradcheckError, describe, fmt_shape
 from .tensor import Tensor
+from .transforms import _normalize_argnums, _trace
 
 __all__ = ["GradcheckWarning", "grad", "gradcheck", "numerical_gradient"]
 
@@ -410,96 +410,18 @@ def grad(
     >>> grad(grad(lambda x: x ** 3))(2.0)  # 6 x
     array(12.)
     """
-    single = isinstance(argnums, (int, np.integer))
-    nums = (int(argnums),) if single else tuple(int(a) for a in argnums)  # type: ignore[arg-type,union-attr]
+    single, nums = _normalize_argnums("grad", argnums)
 
     @functools.wraps(fn)
     def gradient(*args: Any, **kwargs: Any) -> Any:
-        for n in nums:
-            if not -len(args) <= n < len(args):
-                raise IndexError(f"grad: argnums {n} is out of range for {len(args)} positional arguments")
-        call = list(args)
-        wrt = []
-        recording = is_grad_enabled()
-        in_graph = False  # the gradient is part of a graph (see the docstring): stay in it
-        for n in nums:
-            a = args[n]
-            if isinstance(a, Tensor) and a.requires_grad and recording:
-                in_graph = True
-                # a fresh variable in a's graph: fn is differentiated with respect to its
-                # argument, not through other uses of the same tensor (a closure, an outer grad)
-                leaf = a.clone()
-            else:
-                data = np.array(a.data if isinstance(a, Tensor) else a, copy=True)
-                if data.dtype.kind != "f":
-                    raise TypeError(
-                        f"grad: argument {n} must be floating-point to be differentiated, "
-                        f"got dtype {data.dtype}"
-                    )
-                leaf = Tensor(data, requires_grad=True)
-            call[n] = leaf
-            wrt.append(leaf)
+        # the same machinery as value_and_grad (microgradx.transforms), so that grad composes with
+        # the other transforms: fresh variables per argument, staying in the graph when needed
+        c = _trace("grad", fn, args, kwargs, nums, scalar=True)
         with enable_grad():
-            out = fn(*call, **kwargs)
-            if not isinstance(out, Tensor):
-                raise TypeError(
-                    f"grad: fn returned {type(out).__name__}; it must return a Tensor computed from its "
-                    "arguments (a Python number has no graph: .item(), float() and .data cut it)"
-                )
-            if out.size != 1:
-                raise TypeError(
-                    f"grad: fn must return a Tensor with one element, got shape {fmt_shape(out.shape)}"
-                )
-            # fn may close over tensors that require grad (a model's parameters): the gradient
-            # is then a function of them too, and must stay in their graph (a gradient penalty)
-            in_graph = in_graph or (recording and _depends_on_other_leaves(out, wrt))
-            grads = vjp(out, wrt, create_graph=in_graph)
-            results: list[Any] = []
-            for n, leaf, g in zip(nums, wrt, grads, strict=True):
-                if g is None:
-                    if not allow_unused:
-                        raise ValueError(
-                            f"grad: the result of fn does not depend on argument {n}: no gradient flows "
-                            "back to it (was the graph cut by .data, .item(), float(), detach() or a "
-                            "NumPy function?). Pass allow_unused=True to get zeros for it"
-                        )
-                    g = Tensor(np.zeros_like(leaf.data))
-                if in_graph:
-                    results.append(_in_graph(g, leaf))
-                else:
-                    results.append(g.data)
-        return results[0] if single else tuple(results)
+            gs = vjp(c.out, c.wrt, create_graph=c.in_graph)
+            c.check_used(gs, allow_unused)
+            grads = [c.result(g, x.shape, c.in_graph) for g, x in zip(gs, c.wrt, strict=True)]
+        c.finish()
+        return grads[0] if single else tuple(grads)
 
     return gradient
-
-
-def _depends_on_other_leaves(out: Tensor, own: list[Tensor]) -> bool:
-    """Whether ``out``'s graph reaches a leaf that requires grad other than ``own``."""
-    mine = {id(t) for t in own}
-    stack = [out.creator] if out.creator is not None else []
-    seen = set()
-    while stack:
-        fn = stack.pop()
-        if id(fn) in seen or fn.inputs is None:
-            continue
-        seen.add(id(fn))
-        for x, needed in zip(fn.inputs, fn.needs_input_grad, strict=True):
-            creator = creator_read_by(x, fn._recorded_at)
-            if creator is not None:
-                stack.append(creator)
-            elif needed and id(x) not in mine:  # a leaf that required grad when fn read it
-                return True
-    return False
-
-
-def _in_graph(g: Tensor, x: Tensor) -> Tensor:
-    """``g`` (a gradient with respect to ``x``) as part of ``x``'s graph.
-
-    A gradient that does not depend on ``x`` (a linear function's) is constant: its
-    derivative with respect to ``x`` is 0. Without a connection, a ``grad`` around
-    this one would find nothing to differentiate and report the graph as cut;
-    ``where(True, g, x)`` has the value ``g`` and the derivative 0 with respect to ``x``.
-    """
-    if g.requires_grad or not x.requires_grad:
-        return g
-    return F.where(np.ones(g.shape, dtype=bool), g, x)
