@@ -4,6 +4,7 @@
 from .tensor import Tensor, tensor  # isort: skip
 
 from . import nn, optim
+from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .autograd import (
     Function,
     enable_grad,
@@ -11,6 +12,7 @@ from .autograd import (
     no_grad,
     set_grad_enabled,
 )
+from .compile import TraceError, compile  # noqa: A004 - mgx.compile, as torch.compile
 from .creation import (
     arange,
     empty,
@@ -39,13 +41,17 @@ from .viz import GraphvizNotFoundError, render_graph, to_dot
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnomalyError",
     "BackwardError",
     "Function",
     "GradcheckError",
     "GradcheckWarning",
     "GraphvizNotFoundError",
     "Tensor",
+    "TraceError",
     "arange",
+    "compile",
+    "detect_anomaly",
     "empty",
     "empty_like",
     "enable_grad",
@@ -56,6 +62,7 @@ __all__ = [
     "gradcheck",
     "hessian",
     "hvp",
+    "is_anomaly_enabled",
     "is_grad_enabled",
     "jacobian",
     "jvp",
@@ -75,6 +82,7 @@ __all__ = [
     "randn_like",
     "render_graph",
     "save",
+    "set_detect_anomaly",
     "set_grad_enabled",
     "tensor",
     "to_dot",

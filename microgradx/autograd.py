@@ -464,6 +464,10 @@ class Function:
             out.creator = fn
             if _on_record is not None:  # a recorder listens (microgradx.debug); None otherwise
                 _on_record(fn, out)
+        if _anomaly is not None:  # anomaly mode (microgradx.anomaly): check the result, note the caller
+            _anomaly.forward(fn, inputs, out)
+        if _tracer is not None:  # mgx.compile is tracing: note the op (microgradx.compile)
+            _tracer.op(fn, params, inputs, out)
         return out
 
     def _release(self) -> None:
@@ -594,6 +598,8 @@ def backward(
     ``backward_on_arrays`` is set compute on them directly); with it, as
     Tensors, so that the pass itself is recorded.
     """
+    if _tracer is not None:  # mgx.compile is tracing: it runs the pass and records it
+        return _tracer.backward(root, grad, retain_graph, create_graph, inputs)  # type: ignore[no-any-return]
     if root._vc is not None:  # a view of a tensor changed in place since: follow its new history
         _inplace.refresh(root)
     if not root._rg:
@@ -633,9 +639,18 @@ def backward(
             i = wanted[id(t)]
             captured[i] = _combine(captured[i], g, create_graph, given)
 
+    watch = None
+    if _anomaly is not None or _hook_count[0]:  # anomaly mode or hooks: the watched pass (microgradx.anomaly)
+        from .anomaly import Watch
+
+        watch = Watch(create_graph, wanted, deliver)
+        deliver, gseed = watch.deliver, watch.seed(gseed)
+
     head = root.creator
     if head is None:  # a leaf: its gradient is the seed
         deliver(root, gseed)
+        if watch is not None:
+            watch.finish()
         return None if inputs is None else captured
 
     # The pass makes no reference cycles, so the cyclic garbage collector has nothing to find
@@ -644,7 +659,13 @@ def backward(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        _run_pass(head, root, gseed, deliver, wanted, create_graph, retain_graph)
+        _run_pass(head, root, gseed, deliver, wanted, create_graph, retain_graph, watch)
+        if watch is not None:
+            watch.finish()
+    except BaseException as e:
+        if watch is not None:
+            watch.failed(e)
+        raise
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -659,8 +680,13 @@ def _run_pass(
     wanted: dict[int, int] | None,
     create_graph: bool,
     retain_graph: bool,
+    watch: Any = None,
 ) -> None:
-    """The backward pass proper: Functions in topological order, gradients passed on."""
+    """The backward pass proper: Functions in topological order, gradients passed on.
+
+    ``watch`` (a :class:`microgradx.anomaly.Watch`, or None) runs tensor hooks and the
+    anomaly checks at each node; None costs one test per node.
+    """
     pending, outputs = _count_consumers(head, root)
     grads: dict[Function, Any] = {head: gseed}
     ready = [head]
@@ -673,6 +699,8 @@ def _run_pass(
             fn_inputs = fn.inputs
             assert fn_inputs is not None
             if gy is not None:
+                if watch is not None:  # hooks on out may replace gy; anomaly mode checks it
+                    gy = watch.arrived(fn, out, gy)
                 # (out may have been given a new history by an in-place op since: then this
                 # gradient belongs to its old version, which nobody can name)
                 if (out._retains_grad if wanted is None else id(out) in wanted) and out.creator is fn:
@@ -689,6 +717,8 @@ def _run_pass(
                         gxs = _tensor_backward(fn, gy)
                 finally:
                     fn._out = None
+                if watch is not None:
+                    watch.returned(fn, gxs, gy, out)
                 if len(gxs) != len(fn_inputs):
                     raise BackwardError(
                         f"{fn.name}: backward returned {len(gxs)} gradients for {len(fn_inputs)} inputs"
@@ -850,6 +880,13 @@ _Tensor: Any = None
 #: :mod:`microgradx.debug` records a function (to learn each op's output and the user's line
 #: that called it); while None it costs one check per recorded op.
 _on_record: Callable[[Function, Tensor], None] | None = None
+#: While ``mgx.compile`` traces a function (a :class:`microgradx.compile._Tracer`), else None:
+#: ``Function.apply`` reports each op to it and ``backward`` hands it the pass to run and record.
+_tracer: Any = None
+#: Anomaly mode while it is on (a ``microgradx.anomaly._Mode``), else None; and how many tensor
+#: hooks are registered (microgradx.hooks). While both are off, the engine's one test each costs nothing more.
+_anomaly: Any = None
+_hook_count = [0]
 #: microgradx.inplace, which imports this module (imported at the end of tensor.py).
 _inplace: Any = None
 _new = object.__new__

@@ -18,7 +18,7 @@ exactly like ``tensor.data`` in PyTorch.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,8 @@ from . import autograd as _autograd
 from .autograd import Function
 from .autograd import backward as _backward
 from .errors import broadcast_error, describe, fmt_shape
+from .hooks import RemovableHandle
+from .hooks import register_tensor_hook as _register_hook
 
 __all__ = ["Tensor", "tensor"]
 
@@ -832,6 +834,33 @@ class Tensor:
         return f"<table>{body}</table>"
 
     # ---- end of notebook display ----
+
+    # ---- hooks ----
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(grad)`` with this tensor's gradient in each backward pass (see microgradx.hooks).
+
+        The hook gets the gradient once it is complete (summed over every use of the
+        tensor), as a Tensor of this tensor's shape and dtype (with a graph under
+        ``create_graph=True``). Returning a Tensor replaces the gradient; returning
+        ``None`` keeps it; the hook must not modify its argument. On a leaf, hooks run
+        before the gradient is added to ``.grad`` (once the pass has computed every
+        gradient); on an intermediate result, before the gradient flows on (and before
+        ``retain_grad`` stores it). Several hooks run in the order they were registered.
+        As in PyTorch.
+
+        Returns a handle whose ``.remove()`` unregisters the hook.
+
+        >>> x = Tensor([1.0, -2.0], requires_grad=True)
+        >>> h = x * 3
+        >>> handle = h.register_hook(lambda g: print("dL/dh =", g))
+        >>> (h * h).sum().backward()
+        dL/dh = tensor([  6., -12.])
+        >>> x.grad
+        tensor([ 18., -36.])
+        """
+        return _register_hook(self, hook)
+
+    # ---- end of hooks ----
 
     # ---- creation and Tensor conveniences ----
     def tolist(self) -> Any:

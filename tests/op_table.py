@@ -1332,6 +1332,7 @@ NOT_DIFFERENTIABLE = {
     "Tensor.detach",
     "Tensor.item",
     "Tensor.numpy",
+    "Tensor.register_hook",  # registers a gradient hook (tests/test_hooks.py)
     "Tensor.requires_grad_",
     "Tensor.retain_grad",
     # comparisons give bool tensors outside the graph

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from ..autograd import bump_version
 from ..errors import fmt_shape
+from ..hooks import RemovableHandle, register_module_hook
 from ..tensor import Tensor
 
 __all__ = ["Module", "Parameter"]
@@ -87,7 +88,40 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        hooks = self.__dict__.get("_forward_hooks")  # (see register_forward_hook)
+        if hooks is None:
+            return self.forward(*args, **kwargs)
+        return hooks.call(self, args, kwargs)
+
+    # ---- hooks ----
+    def register_forward_hook(self, hook: Callable[[Module, tuple[Any, ...], Any], Any]) -> RemovableHandle:
+        """Call ``hook(module, inputs, output)`` after every ``forward`` of this module, as PyTorch does.
+
+        ``inputs`` is the tuple of positional arguments (keyword arguments are not
+        passed); a hook that returns something other than ``None`` replaces the output.
+        Hooks run in the order they were registered. Returns a handle whose
+        ``.remove()`` unregisters the hook.
+
+        >>> from microgradx import nn
+        >>> import microgradx as mgx
+        >>> layer = nn.ReLU()
+        >>> handle = layer.register_forward_hook(lambda m, inputs, out: print(type(m).__name__, out))
+        >>> _ = layer(mgx.tensor([-1.0, 2.0]))
+        ReLU tensor([0., 2.])
+        >>> handle.remove()
+        """
+        return register_module_hook(self, "post", hook)
+
+    def register_forward_pre_hook(self, hook: Callable[[Module, tuple[Any, ...]], Any]) -> RemovableHandle:
+        """Call ``hook(module, inputs)`` before every ``forward`` of this module, as PyTorch does.
+
+        A hook that returns something other than ``None`` replaces the positional
+        arguments (a tuple, or a single value that becomes the only one). Returns a
+        handle whose ``.remove()`` unregisters the hook.
+        """
+        return register_module_hook(self, "pre", hook)
+
+    # ---- end of hooks ----
 
     def register_buffer(self, name: str, value: Any) -> None:
         """Keep ``value`` (an array or Tensor, not trained) as the attribute ``name``, saved by

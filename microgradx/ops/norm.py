@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import autograd as _autograd
 from .. import random as _random
 from ..errors import fmt_shape
 from ..tensor import Tensor
@@ -132,6 +133,8 @@ def batch_norm(
             )
         y = Normalize.apply(x, axes=axes, eps=eps)
         if running_mean is not None:
+            if _autograd._tracer is not None:  # mgx.compile: the update below is not a recorded op
+                _autograd._tracer.unsupported("batch norm updates its running statistics in training")
             mean = x.data.mean(axis=axes)
             var = x.data.var(axis=axes) * (n / (n - 1))
             for buf, stat in ((running_mean, mean), (running_var, var)):

@@ -1,0 +1,434 @@
+"""mgx.compile: a replayed plan gives the eager results bit for bit (differential tests).
+
+Each test runs the same step twice: eagerly, and through ``mgx.compile`` (a trace,
+then replays), from equal starting states; outputs, ``.grad``s and parameters must
+be equal bit for bit in float64 (``assert_array_equal``: the plan calls the same
+NumPy code in the same order, so no tolerance is needed or allowed).
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import microgradx as mgx
+import microgradx.functional as F
+from microgradx import nn, optim
+from microgradx.compile import TraceError
+from tests.op_table import TABLE
+from tests.user_programs import MGX, _Interpreter, user_programs
+
+
+def same(a, b, what=""):
+    """Bit-for-bit equality of two arrays (values, shape, dtype; NaNs in the same places)."""
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.dtype == b.dtype and a.shape == b.shape, f"{what}: {a.dtype}{a.shape} vs {b.dtype}{b.shape}"
+    np.testing.assert_array_equal(a, b, err_msg=what, strict=True)
+
+
+def _permuted(arrays, rng):
+    """Other values of the same shapes, in the op's domain: each float array's elements shuffled."""
+    out = []
+    for a in arrays:
+        if a.dtype.kind == "f" and a.size > 1:
+            a = rng.permutation(a.ravel()).reshape(a.shape)
+        out.append(a)
+    return out
+
+
+def _op_step(fn):
+    """One step of an op: weighted loss, backward; returns the output, the loss and the grads."""
+
+    def step(weights, *ts):
+        for t in ts:
+            t.grad = None
+        out = fn(*ts)
+        loss = (out * weights).sum() if out.dtype.kind == "f" else out.sum()
+        if loss.requires_grad:
+            loss.backward()
+        return out, loss, [t.grad for t in ts]
+
+    return step
+
+
+def _tensors(arrays):
+    return [mgx.tensor(a.copy(), requires_grad=a.dtype.kind == "f") for a in arrays]
+
+
+def _run_eager(step, weights, arrays):
+    ts = _tensors(arrays)
+    mgx.manual_seed(7)  # (dropout draws: the compiled calls reseed the same way)
+    out, loss, grads = step(weights, *ts)
+    return out.data.copy(), loss.data.copy(), [None if g is None else g.data.copy() for g in grads]
+
+
+def _check(result, expected, name):
+    out, loss, grads = result
+    eout, eloss, egrads = expected
+    same(out.data, eout, f"{name}: output")
+    same(loss.data, eloss, f"{name}: loss")
+    for i, (g, e) in enumerate(zip(grads, egrads, strict=True)):
+        assert (g is None) == (e is None), f"{name}: grad {i} is {g} eagerly {e}"
+        if g is not None:
+            same(g.data, e, f"{name}: grad of input {i}")
+
+
+@pytest.mark.parametrize("name", sorted(TABLE))
+@settings(max_examples=6, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_every_op_compiled_equals_eager(name, data):
+    """Every op of the op table: trace with shuffled inputs, then replay on the drawn ones (and on
+    the shuffled ones again); each replay equals an eager run on the same inputs, bit for bit."""
+    ex = data.draw(TABLE[name])
+    arrays = [np.asarray(a) for a in ex.arrays]
+    step = _op_step(ex.fn)
+    try:
+        probe = ex.fn(*_tensors(arrays))
+    except Exception:  # the drawn case raises eagerly: nothing to replay
+        return
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    weights = rng.uniform(-1, 1, probe.shape).astype(probe.dtype) if probe.dtype.kind == "f" else None
+    other = _permuted(arrays, rng)
+    try:
+        expected_other = _run_eager(step, weights, other)
+    except Exception:  # shuffling left the domain (a row of probabilities, say): trace on the drawn ones
+        other, expected_other = arrays, None
+    expected = _run_eager(step, weights, arrays)
+    compiled = mgx.compile(step)
+
+    def call(arrays):
+        ts = _tensors(arrays)
+        mgx.manual_seed(7)
+        return compiled(weights, *ts)
+
+    call(other)  # the trace (an eager run)
+    assert compiled.traces == 1
+    _check(call(arrays), expected, name)
+    if expected_other is not None:
+        _check(call(other), expected_other, name)
+    assert compiled.traces == 1, "a call with the same signature traced again"
+
+
+# --------------------------------------------------------------------------- #
+# random user programs (tests/user_programs.py): in-place steps, views, reuse
+# --------------------------------------------------------------------------- #
+def _program_body(program):
+    """The program, its loss and backward as a function returning tensors (UserProgram.run's steps)."""
+    tree = ast.parse(program.source)
+
+    def body():
+        run = _Interpreter(MGX)
+        for stmt in tree.body:
+            run.statement(stmt)
+        named = [(k, v) for k, v in run.env.items() if isinstance(v, mgx.Tensor)]
+        loss = None
+        for i, (_, v) in enumerate(named):
+            w = np.random.default_rng([program.seed, i]).uniform(-1, 1, tuple(v.shape))
+            term = (v * mgx.tensor(w)).sum()
+            loss = term if loss is None else loss + term
+        values = {k: v for k, v in named}
+        loss.backward()
+        grads = {n: run.env[n].grad for n in run.leaves + run.retained}
+        return loss, values, grads
+
+    return body
+
+
+def _snap(result):
+    loss, values, grads = result
+    return (
+        loss.data.copy(),
+        {k: v.data.copy() for k, v in values.items()},
+        {k: None if g is None else g.data.copy() for k, g in grads.items()},
+    )
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(program=user_programs(max_steps=8))
+def test_user_programs_compiled_equal_eager(program):
+    """Random programs (in-place updates, views, no_grad, retain_grad, user ops): two replays equal
+    the eager run bit for bit (the second proves a replay leaves no state behind), or the trace
+    refuses clearly (nested mgx.grad)."""
+    body = _program_body(program)
+    mgx.manual_seed(program.seed)
+    try:
+        expected = _snap(body())
+    except Exception:
+        return  # raises eagerly: covered by test_user_programs.py
+    compiled = mgx.compile(body)
+    mgx.manual_seed(program.seed)
+    try:
+        first = _snap(compiled())
+    except TraceError as e:
+        assert "mgx.grad" in str(e) or "create_graph" in str(e), str(e)
+        return
+    for result in (first, _snap(compiled()), _snap(compiled())):
+        loss, values, grads = result
+        same(loss, expected[0], "loss")
+        assert values.keys() == expected[1].keys()
+        for k in values:
+            same(values[k], expected[1][k], f"value {k}")
+        for k in grads:
+            assert (grads[k] is None) == (expected[2][k] is None), k
+            if grads[k] is not None:
+                same(grads[k], expected[2][k], f"grad {k}")
+
+
+# --------------------------------------------------------------------------- #
+# training steps: modules, every optimizer, several steps
+# --------------------------------------------------------------------------- #
+OPTIMIZERS = {
+    "SGD": lambda ps: optim.SGD(ps, lr=0.1),
+    "SGD-momentum-nesterov-wd": lambda ps: optim.SGD(
+        ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01
+    ),
+    "AdaGrad": lambda ps: optim.AdaGrad(ps, lr=0.1),
+    "RMSprop": lambda ps: optim.RMSprop(ps, lr=0.01),
+    "Adam": lambda ps: optim.Adam(ps, lr=0.01),
+    "AdamW": lambda ps: optim.AdamW(ps, lr=0.01),
+}
+
+
+def _train(make_opt, dtype, compiled, steps=4, dropout=False):
+    mgx.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3))
+    for p in model.parameters():
+        p.data = p.data.astype(dtype)
+    opt = make_opt(model.parameters())
+    sched = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+
+    def step(x, y):
+        opt.zero_grad()
+        h = model(x)
+        if dropout:
+            h = F.dropout(h, 0.5)
+        loss = F.cross_entropy(h, y)
+        loss.backward()
+        opt.step()
+        sched.step()
+        return loss
+
+    run = mgx.compile(step) if compiled else step
+    rng = np.random.default_rng(1)
+    losses = []
+    for _ in range(steps):
+        x = mgx.tensor(rng.standard_normal((4, 6)).astype(dtype))
+        y = rng.integers(0, 3, 4)
+        losses.append(run(x, y).data.copy())
+    return (
+        losses,
+        [p.data.copy() for p in model.parameters()],
+        [p.grad.data.copy() for p in model.parameters()],
+        opt.lr,
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_training_steps_compiled_equal_eager(name, dtype):
+    """An MLP trained 4 steps (zero_grad, forward, backward, optimizer and scheduler steps inside the
+    compiled function): every loss, parameter and .grad equals the eager run's, bit for bit."""
+    eager = _train(OPTIMIZERS[name], dtype, compiled=False)
+    comp = _train(OPTIMIZERS[name], dtype, compiled=True)
+    for a, b in zip(eager[0], comp[0], strict=True):
+        same(b, a, "loss")
+    for a, b in zip(eager[1] + eager[2], comp[1] + comp[2], strict=True):
+        same(b, a, "parameter or grad")
+    assert eager[3] == comp[3]  # the scheduler stepped at each replay too
+    assert len({float(v) for v in comp[0]}) == len(comp[0])  # the replays really took new steps
+
+
+def test_dropout_draws_fresh_masks_on_each_replay():
+    """Dropout inside the step: each replay draws a new mask from the package's generator, the
+    masks eager draws (same seed); a frozen mask would repeat the first loss trajectory."""
+    eager = _train(OPTIMIZERS["SGD"], np.float64, compiled=False, steps=5, dropout=True)
+    comp = _train(OPTIMIZERS["SGD"], np.float64, compiled=True, steps=5, dropout=True)
+    for a, b in zip(eager[0] + eager[1], comp[0] + comp[1], strict=True):
+        same(b, a, "loss or parameter")
+
+
+def test_rand_draws_fresh_numbers():
+    w = mgx.tensor([1.0, 2.0, 3.0], requires_grad=True)
+
+    def step():
+        w.grad = None
+        loss = (w * mgx.rand(3)).sum()
+        loss.backward()
+        return loss
+
+    compiled = mgx.compile(step)
+    mgx.manual_seed(3)
+    eager = [(step().data.copy(), w.grad.data.copy()) for _ in range(3)]
+    mgx.manual_seed(3)
+    comp = [(compiled().data.copy(), w.grad.data.copy()) for _ in range(3)]
+    for (a, ga), (b, gb) in zip(eager, comp, strict=True):
+        same(b, a)
+        same(gb, ga)
+    assert eager[1][0] != eager[2][0]
+
+
+def test_no_grad_retain_grad_and_inplace_inside_a_step():
+    """A manual SGD update under no_grad (in place), retain_grad on a hidden value, a view written in
+    place: three replays equal three eager steps."""
+
+    def make():
+        w = mgx.tensor([[0.5, -1.0], [2.0, 0.25]], requires_grad=True)
+        b = mgx.tensor([0.1, -0.2], requires_grad=True)
+
+        def step(x):
+            nonlocal w, b  # (w -= ... rebinds the name, to the same tensor)
+            w.grad = b.grad = None
+            h = x @ w + b
+            h.retain_grad()
+            z = h * 1.0
+            z[0] = z[0] * 3.0  # in place, through a view
+            z += 1.0
+            loss = (z * z).sum()
+            loss.backward()
+            with mgx.no_grad():
+                w -= 0.01 * w.grad
+                b -= 0.01 * b.grad
+            return loss, h.grad
+
+        return w, b, step
+
+    xs = [mgx.tensor(np.random.default_rng(i).standard_normal((3, 2))) for i in range(4)]
+    w1, b1, eager = make()
+    w2, b2, step = make()
+    compiled = mgx.compile(step)
+    for x in xs:
+        (l1, hg1), (l2, hg2) = eager(x), compiled(x)
+        same(l2.data, l1.data, "loss")
+        same(hg2.data, hg1.data, "h.grad")
+        same(w2.data, w1.data, "w")
+        same(b2.data, b1.data, "b")
+    assert compiled.traces == 1
+
+
+# --------------------------------------------------------------------------- #
+# what tracing refuses, signatures, the plan's source
+# --------------------------------------------------------------------------- #
+def test_item_inside_a_compiled_function_names_the_line():
+    def step(x):
+        loss = (x * 2).sum()
+        if loss.item() > 0:  # a branch on a value: frozen by tracing, so refused
+            return loss
+        return -loss
+
+    with pytest.raises(TraceError, match=r"test_compile\.py:\d+: .*loss\.item\(\).*\.item\(\)"):
+        mgx.compile(step)(mgx.tensor([1.0, 2.0]))
+    for escape in (lambda t: bool(t.sum() > 0), lambda t: float(t.sum()), lambda t: t.numpy()):
+        with pytest.raises(TraceError, match="fallback=True"):
+            mgx.compile(escape)(mgx.tensor([1.0, 2.0]))
+
+
+def test_fallback_runs_eagerly_with_one_warning():
+    def step(x):
+        loss = (x * 2).sum()
+        return loss if loss.item() > 0 else -loss
+
+    compiled = mgx.compile(step, fallback=True)
+    with pytest.warns(UserWarning, match="runs eagerly"):
+        assert compiled(mgx.tensor([1.0, 2.0])).item() == 6.0
+    assert compiled(mgx.tensor([-1.0, -2.0])).item() == 6.0  # the other branch: really eager
+    assert compiled.traces == 1
+
+
+def test_new_signature_traces_again_and_the_cache_is_bounded():
+    compiled = mgx.compile(lambda x, k: (x * k).sum(), cache_size=2)
+    same(compiled(mgx.tensor([1.0, 2.0]), 2.0).data, np.array(6.0))
+    same(compiled(mgx.tensor([1.0, 2.0]), 3.0).data, np.array(9.0))  # another value: another plan
+    same(compiled(mgx.tensor([1.0, 2.0, 3.0]), 3.0).data, np.array(18.0))  # another shape
+    same(compiled(mgx.tensor([1.0, 2.0], dtype=np.float32), 3.0).data, np.array(9.0, dtype=np.float32))
+    assert compiled.traces == 4 and len(compiled.plans) == 2
+    same(compiled(mgx.tensor([5.0, 1.0]), 3.0).data, np.array(18.0))  # evicted: traced again
+    assert compiled.traces == 5
+
+
+def test_source_reads_as_the_forward_then_the_backward_pass():
+    w = mgx.tensor([[1.0], [2.0]], requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        y = F.sigmoid(x @ w)
+        loss = (y * y).sum()
+        loss.backward()
+        return loss
+
+    compiled = mgx.compile(step)
+    compiled(mgx.tensor([[1.0, 2.0]]))
+    src = compiled.source
+    assert src.startswith("def step_plan(a0):")
+    lines = src.splitlines()
+    first_backward = next(i for i, line in enumerate(lines) if "backward of" in line)
+    assert "matmul" in src and "y = F.sigmoid(x @ w)" in src
+    assert all("backward of" not in line for line in lines[:first_backward])
+    assert any("sigmoid" in line for line in lines[:first_backward])
+    assert any("backward of sigmoid" in line for line in lines[first_backward:])
+
+
+def test_backward_through_a_graph_made_outside_is_refused():
+    x = mgx.tensor([1.0, 2.0], requires_grad=True)
+    outside = x * 2
+
+    def step():
+        outside.sum().backward(retain_graph=True)
+        return x.grad
+
+    with pytest.raises(TraceError, match="recorded before the compiled function"):
+        mgx.compile(step)()
+
+
+def test_a_module_switched_to_eval_through_a_closure_traces_again():
+    """The model is reached through a closure, so its training flag is not in the signature: before,
+    the replay after model.eval() kept applying dropout (a silently wrong result)."""
+    mgx.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    x = mgx.tensor(np.ones((2, 4)))
+
+    @mgx.compile
+    def forward(x):
+        return model(x)
+
+    forward(x)
+    forward(x)
+    model.eval()
+    np.testing.assert_array_equal(forward(x).data, model(x).data)  # eval: no dropout, deterministic
+    assert forward.traces == 2
+
+
+def test_batch_norm_running_statistics_are_refused_not_skipped():
+    """A replay would skip the running-statistics update (it is not a recorded op): refused."""
+    bn = nn.BatchNorm1d(3)
+    x = mgx.tensor(np.random.default_rng(0).normal(size=(4, 3)))
+    step = mgx.compile(lambda x: bn(x).sum())
+    with pytest.raises(mgx.TraceError, match="batch norm updates its running statistics"):
+        step(x)
+    bn.eval()
+    np.testing.assert_array_equal(mgx.compile(lambda x: bn(x).sum())(x).data, bn(x).sum().data)
+
+
+def test_hooks_and_anomaly_mode_registered_after_the_trace_are_not_skipped():
+    """A plan has no hooks and no anomaly checks: with either on, the call runs eagerly."""
+    w = mgx.tensor(np.array([1.0, 2.0]), requires_grad=True)
+
+    @mgx.compile
+    def step(x):
+        w.grad = None
+        loss = (w * x).sum()
+        loss.backward()
+        return loss
+
+    x = mgx.tensor(np.array([3.0, 4.0]))
+    step(x)
+    step(x)
+    seen = []
+    with w.register_hook(lambda g: seen.append(g.data.copy())):
+        step(x)
+    np.testing.assert_array_equal(seen[0], [3.0, 4.0])
+    with mgx.detect_anomaly(), pytest.raises(mgx.AnomalyError):
+        step(mgx.tensor(np.array([np.nan, 1.0])))
