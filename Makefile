@@ -1,14 +1,18 @@
 # Every target does its own set-up on a fresh machine: a .venv with the package
 # and its extras, and the Graphviz `dot` program when it is missing.
+# Another interpreter gets its own venv: make test PYTHON=python3.13 VENV=.venv/py3.13
 PYTHON ?= python3
-VENV   := .venv
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
 EXTRAS ?= dev,viz,examples,docs
 # TORCH_ORACLE=1 also installs PyTorch (CPU, ~200 MB) so the tests compare every op with it.
 TORCH_STAMP := $(if $(TORCH_ORACLE),$(VENV)/.installed-torch,)
 
-.PHONY: test demo docs bench lint typecheck dot clean images
+# Extra pytest arguments, e.g. PYTEST_ARGS="-x tests/test_tensor.py"
+PYTEST_ARGS ?=
+
+.PHONY: test demo docs bench lint typecheck dot clean images dist
 
 $(STAMP):
 	rm -f $(VENV)/.installed-*
@@ -35,7 +39,7 @@ test: $(STAMP) $(TORCH_STAMP) dot
 	$(BIN)/ruff check microgradx tests examples benchmarks
 	$(BIN)/ruff format --check --quiet microgradx tests examples benchmarks
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP) dot
 	$(BIN)/python examples/demo.py
@@ -59,6 +63,16 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# The release artefacts in dist/: sdist and wheel built as a release would be
+# (python -m build), checked as PyPI will (twine check --strict), then the wheel
+# installed in a fresh venv where the README's example and docs/quickstart.md run.
+dist: $(STAMP)
+	$(BIN)/python -m pip install -q build twine 'readme_renderer[md]'  # [md]: twine check renders Markdown
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+	$(BIN)/python .ci/check_wheel.py dist
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis

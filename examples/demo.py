@@ -3,10 +3,12 @@
     python examples/demo.py [OUTPUT_DIR] [--epochs N]
 
 1797 digit images from scikit-learn (no download), 80/20 split; an MLP
-64-128-10 with ReLU, softmax cross-entropy, Adam, mini-batches of 32. Prints a
-tqdm progress bar per epoch and the test accuracy, then saves in OUTPUT_DIR
-(default examples/out): the loss/accuracy curve (PNG), the trained weights
-(.npz, read back with mgx.load) and the graph of one training step (SVG).
+64-128-10 with ReLU, softmax cross-entropy, Adam, mini-batches of 32. Prints one
+line per epoch (with a tqdm progress bar while it runs, in a terminal only: piped
+into a file or a CI log the output stays one line per epoch) and the test
+accuracy, then saves in OUTPUT_DIR (default examples/out): the loss/accuracy
+curve (PNG), the trained weights (.npz, read back with mgx.load) and the graph of
+one training step (SVG).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 import microgradx as mgx  # noqa: E402
@@ -66,7 +69,9 @@ def main(out_dir: str = "examples/out", epochs: int = 20, seed: int = 0, quiet: 
     for epoch in range(1, epochs + 1):
         model.train()
         total, count = 0.0, 0
-        bar = tqdm(loader, desc=f"epoch {epoch:2d}/{epochs}", leave=False, disable=quiet)
+        # disable=None: no bar where stderr is not a terminal (a pipe, a CI log), where tqdm's
+        # carriage returns would leave "0%|" lines behind; the epoch line below says it all
+        bar = tqdm(loader, desc=f"epoch {epoch:2d}/{epochs}", leave=False, disable=True if quiet else None)
         for xb, yb in bar:
             loss = F.cross_entropy(model(xb), yb)
             opt.zero_grad()
@@ -86,15 +91,18 @@ def main(out_dir: str = "examples/out", epochs: int = 20, seed: int = 0, quiet: 
             )
     seconds = time.perf_counter() - start
 
+    out_dir = os.path.normpath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     curve = os.path.join(out_dir, "digits_training.png")
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.plot(range(1, epochs + 1), history["loss"], marker="o")
-    left.set(xlabel="epoch", ylabel="training loss (cross-entropy)", yscale="log")
+    left.set(title="Training loss", xlabel="epoch", ylabel="cross-entropy (log scale)", yscale="log")
     right.plot(range(1, epochs + 1), history["train_acc"], marker="o", label="train")
     right.plot(range(1, epochs + 1), history["test_acc"], marker="o", label="test")
-    right.set(xlabel="epoch", ylabel="accuracy")
+    right.set(title="Accuracy", xlabel="epoch", ylabel="accuracy")
     right.legend()
+    for ax in (left, right):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))  # whole epochs
     fig.suptitle("microgradx MLP 64-128-10 on the 8x8 digits")
     fig.tight_layout()
     fig.savefig(curve, dpi=100)

@@ -333,7 +333,7 @@ def _match(
         if p.name not in bound.arguments:
             # NumPy's default holds: pass it where fn has this argument with another default
             q = by_name.get(p.name)
-            if q is not None and p.default is not _EMPTY and p.default is not np._NoValue:
+            if q is not None and p.default is not _EMPTY and p.default is not np._NoValue:  # type: ignore
                 if q.default is _EMPTY or not _is_default(q.default, p.default):
                     kw[p.name] = p.default
             continue

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import numpy as np
 
+from . import _habits
 from .errors import BackwardError, fmt_shape
 
 if TYPE_CHECKING:
@@ -86,19 +87,40 @@ def is_grad_enabled() -> bool:
 
 
 class set_grad_enabled(ContextDecorator):
-    """Turn graph recording on or off in this thread, inside a ``with`` block.
+    """Turn graph recording on or off in this thread: at once, or inside a ``with`` block.
 
-    Also usable as a decorator. The setting is per thread: another thread's
-    ``no_grad`` never affects this one.
+    As in PyTorch, a plain call ``mgx.set_grad_enabled(False)`` takes effect
+    at once and lasts until changed; ``with mgx.set_grad_enabled(False):``
+    restores the previous mode at the end of the block; as a decorator,
+    ``@mgx.set_grad_enabled(False)``, only the function's body runs in that
+    mode. The setting is per thread: another thread's ``no_grad`` never
+    affects this one.
+
+    Examples
+    --------
+    >>> import microgradx as mgx
+    >>> w = mgx.tensor(1.0, requires_grad=True)
+    >>> _ = mgx.set_grad_enabled(False)
+    >>> (w * 2).requires_grad
+    False
+    >>> _ = mgx.set_grad_enabled(True)
+    >>> (w * 2).requires_grad
+    True
     """
 
     _mode: bool = True
+    #: The mode before a plain call changed it (restored by the ``with`` block or decorator
+    #: that may follow); None once that happened, and for no_grad / enable_grad.
+    _before: bool | None = None
 
     def __init__(self, mode: bool = True) -> None:
         self._mode = bool(mode)
+        self._before = _state.enabled
+        _state.enabled = self._mode  # at once, as torch.set_grad_enabled
 
     def __enter__(self) -> None:
-        _state.saved.append(_state.enabled)
+        before, self._before = self._before, None
+        _state.saved.append(_state.enabled if before is None else before)
         _state.enabled = self._mode
 
     def __exit__(self, *exc: object) -> None:
@@ -106,6 +128,8 @@ class set_grad_enabled(ContextDecorator):
 
     def __call__(self, func: _F) -> _F:
         """Decorate ``func``: its body runs in this mode (a generator's too, each time it resumes)."""
+        if self._before is not None:  # made by a plain call: the mode outside func is as it was
+            _state.enabled, self._before = self._before, None
         if inspect.isgeneratorfunction(func):
             return _generator_in_mode(func, self._mode)  # type: ignore[return-value]
         return super().__call__(func)
@@ -317,6 +341,13 @@ class Function:
         super().__init_subclass__(**kwargs)
         if "name" not in cls.__dict__:
             cls.name = _snake(cls.__name__)
+        for method in ("forward", "backward"):  # PyTorch's @staticmethod forward(ctx, x): say our form
+            if isinstance(cls.__dict__.get(method), (staticmethod, classmethod)):
+                raise _habits.function_form_error(cls, method)
+
+    def __call__(self, *inputs: Any, **params: Any) -> Any:
+        """Refused: ``Sq()(x)`` is DeZero's form; a Function is applied with ``Sq.apply(x)``."""
+        raise _habits.function_call_error(self, len(inputs))
 
     def forward(self, *xs: Any) -> Any:
         """Compute the output array from the input arrays."""
@@ -453,7 +484,7 @@ class Function:
         out, need = _run(fn, inputs, recording)
         if recording and True in need:
             if out.data.dtype.kind != "f":
-                raise TypeError(
+                raise _habits.bad_data_error(fn.name, inputs) or TypeError(
                     f"{fn.name}: produced {out.data.dtype} data from inputs that require grad; "
                     "a differentiable op must return floating-point data"
                 )
@@ -519,6 +550,8 @@ def _run(fn: Function, inputs: tuple[Tensor, ...], recording: bool) -> tuple[Ten
             need = _NEEDS[a._rg, b._rg]
             y = fn.forward(a.data, b.data)
             if type(y) is not np.ndarray:
+                if type(y) is list:  # list + list: a .data replaced by a list (no array op gives one)
+                    _habits.raise_if_bad_data(fn.name, inputs, None)
                 y = np.asarray(y)
             aliased = y.base is not None or y is a.data or y is b.data
         else:
@@ -529,8 +562,9 @@ def _run(fn: Function, inputs: tuple[Tensor, ...], recording: bool) -> tuple[Ten
             need = tuple([t._rg for t in inputs])
             y = np.asarray(fn.forward(*[t.data for t in inputs]))
             aliased = y.base is not None or any(y is t.data for t in inputs)
-    except ValueError as e:
-        if str(e).startswith(fn.name + ":"):  # the op already named itself and the shapes
+    except (ValueError, TypeError, AttributeError) as e:
+        _habits.raise_if_bad_data(fn.name, inputs, e)  # a .data replaced by a list, say
+        if not isinstance(e, ValueError) or str(e).startswith(fn.name + ":"):  # (named itself and the shapes)
             raise
         shapes = ", ".join(fmt_shape(t.shape) for t in inputs)
         raise ValueError(f"{fn.name}: {e} (input shapes {shapes})") from e
@@ -659,7 +693,11 @@ def backward(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        _run_pass(head, root, gseed, deliver, wanted, create_graph, retain_graph, watch)
+        try:
+            _run_pass(head, root, gseed, deliver, wanted, create_graph, retain_graph, watch)
+        except AttributeError as e:  # a .data replaced by a list, say (found only now: a check per op costs)
+            _habits.raise_if_bad_data("backward", [root], e, graph=True)
+            raise
         if watch is not None:
             watch.finish()
     except BaseException as e:
@@ -825,6 +863,8 @@ def _fit(gx: Any, x: Tensor, fn: Function, i: int, create_graph: bool) -> Any:
     xd = x.data
     if arr.shape == xd.shape and arr.dtype == xd.dtype:
         return gx
+    if xd.dtype.kind != "f":  # .data replaced by int values: casting the gradient would round it
+        raise _habits.bad_data_error(fn.name, [x]) or BackwardError(f"{fn.name}: input {i} is {xd.dtype}")
     if arr.shape != xd.shape:
         if not _broadcasts_to(xd.shape, arr.shape):
             raise BackwardError(

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _habits
 from . import autograd as _autograd
 from .autograd import Function
 from .autograd import backward as _backward
@@ -166,19 +167,35 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        try:
+            return self.data.shape
+        except AttributeError as e:  # a .data replaced by a list, say: say so
+            _habits.raise_if_bad_data("Tensor.shape", [self], e)
+            raise
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        try:
+            return self.data.ndim
+        except AttributeError as e:  # a .data replaced by a list, say: say so
+            _habits.raise_if_bad_data("Tensor.ndim", [self], e)
+            raise
 
     @property
     def size(self) -> int:
-        return self.data.size
+        try:
+            return self.data.size
+        except AttributeError as e:  # a .data replaced by a list, say: say so
+            _habits.raise_if_bad_data("Tensor.size", [self], e)
+            raise
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        try:
+            return self.data.dtype
+        except AttributeError as e:  # a .data replaced by a list, say: say so
+            _habits.raise_if_bad_data("Tensor.dtype", [self], e)
+            raise
 
     @property
     def grad(self) -> Tensor | None:
@@ -265,6 +282,8 @@ class Tensor:
         return bool(self.data)
 
     def __repr__(self) -> str:
+        if not isinstance(self.data, np.ndarray):  # a .data replaced by a list, say: say so
+            _habits.raise_if_bad_data("repr(tensor)", [self], None)
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
         extra = []
         if self.data.dtype not in (np.float64, np.int64, np.bool_):
@@ -449,7 +468,12 @@ class Tensor:
         """``other`` as a Tensor for a binary operator; a Python number adopts this tensor's float dtype."""
         if isinstance(other, Tensor):
             return other
-        return Tensor._from_operand(other, self.data.dtype if self.data.dtype.kind == "f" else None)
+        try:
+            ref = self.data.dtype if self.data.dtype.kind == "f" else None
+        except AttributeError as e:  # a .data replaced by a list, say
+            _habits.raise_if_bad_data("an operator", [self], e)
+            raise
+        return Tensor._from_operand(other, ref)
 
     def _float_dtype(self) -> np.dtype | None:
         return self.data.dtype if self.data.dtype.kind == "f" else None
@@ -913,6 +937,7 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, name: str 
 
 
 _autograd._Tensor = Tensor  # the engine wraps op results in this class
+_habits.accept_numpy_keywords_only(Tensor)  # x.sum(dim=0) answers "use axis=0" (methods taking axis)
 
 from . import inplace as _inplace  # noqa: E402  (imports Tensor from here)
 from .ops import arithmetic as _arith  # noqa: E402  (the ops import Tensor from here)

@@ -7,7 +7,8 @@ upstream gradient ``g`` must equal the central-difference oracle
 makes a backward that ignores its incoming gradient fail.
 
 Hypothesis is needed only for the strategies (``tensors``,
-``broadcastable_shapes``, ...); it is imported when they are first used.
+``broadcastable_shapes``, ...); it is imported when they are first used, and
+``pip install microgradx[testing]`` installs it.
 
 Examples
 --------
@@ -134,6 +135,20 @@ def _brief(x: np.ndarray) -> str:
 # --------------------------------------------------------------------------- #
 # Hypothesis strategies
 # --------------------------------------------------------------------------- #
+def _hypothesis() -> tuple[Any, Any]:
+    """Hypothesis's ``strategies`` and ``extra.numpy``, or an error that says how to install it."""
+    try:
+        from hypothesis import strategies as st
+        from hypothesis.extra import numpy as hnp
+    except ImportError as e:
+        raise ModuleNotFoundError(
+            "microgradx.testing's strategies need Hypothesis, which is not installed: "
+            "pip install microgradx[testing] (assert_gradients_match works without it)",
+            name="hypothesis",
+        ) from e
+    return st, hnp
+
+
 def tensors(
     shape: Any = None,
     dtype: Any = np.float64,
@@ -148,8 +163,7 @@ def tensors(
     1 to 4 elements); ``elements`` a strategy of values (default: floats in
     [-10, 10]).
     """
-    from hypothesis import strategies as st
-    from hypothesis.extra import numpy as hnp
+    st, hnp = _hypothesis()
 
     if shape is None:
         shape = hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side)
@@ -160,7 +174,7 @@ def tensors(
 
 def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int = 3, max_side: int = 4) -> Any:
     """Strategy for a tuple of ``num_shapes`` shapes that broadcast together (sides >= 1)."""
-    from hypothesis.extra import numpy as hnp
+    _, hnp = _hypothesis()
 
     return hnp.mutually_broadcastable_shapes(
         num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side
@@ -172,7 +186,7 @@ def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int =
 # --------------------------------------------------------------------------- #
 def reals(lo: float = -10.0, hi: float = 10.0) -> Any:
     """Finite floats in ``[lo, hi]``."""
-    from hypothesis import strategies as st
+    st, _ = _hypothesis()
 
     return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
@@ -186,7 +200,7 @@ def positive(lo: float = 0.1, hi: float = 10.0) -> Any:
 
 def nonzero(gap: float = 0.5, hi: float = 4.0) -> Any:
     """Floats with ``gap <= |x| <= hi``: safe denominators."""
-    from hypothesis import strategies as st
+    st, _ = _hypothesis()
 
     return st.one_of(reals(gap, hi), reals(-hi, -gap))
 
@@ -239,8 +253,7 @@ def distinct_tensors(shape: Any = None, gap: float = 1e-3, lo: float = -10.0, hi
     array([[0., 1.],
            [2., 3.]])
     """
-    from hypothesis import strategies as st
-    from hypothesis.extra import numpy as hnp
+    st, hnp = _hypothesis()
 
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise ValueError(f"distinct_tensors: need finite lo < hi, got lo={lo}, hi={hi}")
@@ -255,8 +268,7 @@ def distinct_tensors(shape: Any = None, gap: float = 1e-3, lo: float = -10.0, hi
 
 def _distinct_arrays(shape: Any, gap: float, lo: float, hi: float) -> Any:
     """:func:`distinct_tensors` for one fixed shape."""
-    from hypothesis import strategies as st
-    from hypothesis.extra import numpy as hnp
+    st, hnp = _hypothesis()
 
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     n = int(np.prod(shape))

@@ -56,7 +56,10 @@ def write_idx(path, array, gz=False):
     code = {np.dtype(np.uint8): 0x08}[array.dtype]
     header = struct.pack(">BBBB", 0, 0, code, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
     data = header + array.tobytes()
-    (gzip.open if gz else open)(path, "wb").write(data)
+    # closed here: from Python 3.12 an unclosed GzipFile is written out only when the garbage
+    # collector frees it, so load_mnist would read an empty file
+    with (gzip.open if gz else open)(path, "wb") as f:
+        f.write(data)
 
 
 @pytest.mark.parametrize("gz", [False, True])

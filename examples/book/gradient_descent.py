@@ -31,6 +31,12 @@ def gradient_descent(f, init_x, lr=0.01, step_num=100):
     return x.data, np.array(history)
 
 
+def shown(path):
+    """``path`` as printed: normalised, and relative when inside the working directory (examples/out/...)."""
+    rel = os.path.relpath(path)
+    return os.path.abspath(path) if rel.startswith(os.pardir) else rel
+
+
 def main(out=None):
     out = out or os.path.join(os.path.dirname(__file__), "..", "out", "gradient_descent.png")
     x, history = gradient_descent(lambda t: (t**2).sum(), np.array([-3.0, 4.0]), lr=0.1, step_num=100)
@@ -41,12 +47,13 @@ def main(out=None):
     plt.plot(history[:, 0], history[:, 1], "o")
     plt.xlim(-3.5, 3.5)
     plt.ylim(-4.5, 4.5)
-    plt.xlabel("X0")
-    plt.ylabel("X1")
+    plt.xlabel("x0")
+    plt.ylabel("x1")
+    plt.title("Gradient descent on x0^2 + x1^2 from (-3, 4), lr 0.1")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     plt.savefig(out, dpi=100)
     plt.close()
-    print(f"figure: {out}")
+    print(f"figure: {shown(out)}")
     return x, history
 
 

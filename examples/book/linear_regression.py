@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 import microgradx as mgx  # noqa: E402
 import microgradx.functional as F  # noqa: E402
@@ -23,6 +24,12 @@ from microgradx import optim  # noqa: E402
 
 X = np.array([0.0, 0.25, 0.5, 0.74, 1.0])
 Y = np.array([0.0, 0.36, 0.54, 0.82, 1.0])
+
+
+def shown(path):
+    """``path`` as printed: normalised, and relative when inside the working directory (examples/out/...)."""
+    rel = os.path.relpath(path)
+    return os.path.abspath(path) if rel.startswith(os.pardir) else rel
 
 
 def main(out=None, lr=0.5, steps=500):
@@ -43,14 +50,16 @@ def main(out=None, lr=0.5, steps=500):
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4))
     left.plot(X, Y, "o", label="data")
     left.plot(X, w.item() * X + b.item(), label=f"y = {w.item():.3f} x + {b.item():.3f}")
+    left.set(title="The fitted line", xlabel="x", ylabel="y")
     left.legend()
-    right.semilogy(losses)
-    right.set_xlabel("step")
-    right.set_ylabel("MSE")
+    right.semilogy(range(1, steps + 1), losses)
+    right.set(title="Loss during gradient descent", xlabel="step", ylabel="MSE (log scale)")
+    right.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     fig.savefig(out, dpi=100)
     plt.close(fig)
-    print(f"figure: {out}")
+    print(f"figure: {shown(out)}")
     return w.item(), b.item(), slope, intercept
 
 

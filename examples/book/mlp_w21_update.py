@@ -15,6 +15,7 @@ gradient it would be 2.0008). The source applies the update with the wrong
 sign, w21 + lr * dE/dw21, and prints 1.9992: descent subtracts the gradient.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -45,6 +46,12 @@ def build():
 OUT = Path(__file__).resolve().parent.parent / "out" / "mlp_2_2_1.svg"
 
 
+def shown(path):
+    """``path`` as printed: normalised, and relative when inside the working directory (examples/out/...)."""
+    rel = os.path.relpath(path)
+    return os.path.abspath(path) if rel.startswith(os.pardir) else rel
+
+
 def main(out: str = str(OUT)) -> dict:
     params, constants, named = build()
     E = named["E"]
@@ -62,7 +69,7 @@ def main(out: str = str(OUT)) -> dict:
     )
     try:
         path = mgx.render_graph(E, out)
-        print(f"graph written to {path}")
+        print(f"graph written to {shown(path)}")
     except mgx.GraphvizNotFoundError as e:
         path = None
         print(f"graph not drawn: {e}")

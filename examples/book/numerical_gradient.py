@@ -23,6 +23,12 @@ def function_2(x):
     return np.sum(x**2)
 
 
+def shown(path):
+    """``path`` as printed: normalised, and relative when inside the working directory (examples/out/...)."""
+    rel = os.path.relpath(path)
+    return os.path.abspath(path) if rel.startswith(os.pardir) else rel
+
+
 def main(out=None):
     out = out or os.path.join(os.path.dirname(__file__), "..", "out", "gradient_field.png")
     results = {}
@@ -47,7 +53,7 @@ def main(out=None):
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     plt.savefig(out, dpi=100)
     plt.close()
-    print(f"figure: {out}")
+    print(f"figure: {shown(out)}")
     return results
 
 

@@ -24,6 +24,12 @@ def f(x):
     return 3 * x**2 + 2 * x + 1
 
 
+def shown(path):
+    """``path`` as printed: normalised, and relative when inside the working directory (examples/out/...)."""
+    rel = os.path.relpath(path)
+    return os.path.abspath(path) if rel.startswith(os.pardir) else rel
+
+
 def main(out=None, steps=30):
     out = out or os.path.join(os.path.dirname(__file__), "..", "out", "quadratic_descent.png")
     x = mgx.tensor(-10.0, requires_grad=True)
@@ -41,10 +47,11 @@ def main(out=None, steps=30):
     plt.plot(*zip(*path, strict=True), "o-", ms=3)
     plt.xlabel("x")
     plt.ylabel("y = 3x^2 + 2x + 1")
+    plt.title(f"Gradient descent from x = -10, step 0.2: {steps} steps to x = -1/3")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     plt.savefig(out, dpi=100)
     plt.close()
-    print(f"figure: {out}")
+    print(f"figure: {shown(out)}")
     return x.item(), path[-1][1]
 
 

@@ -42,6 +42,12 @@ class SimpleNet:
         return F.cross_entropy_error(F.softmax(self.predict(x)), t)
 
 
+def shown(path):
+    """``path`` as printed: normalised, and relative when inside the working directory (examples/out/...)."""
+    rel = os.path.relpath(path)
+    return os.path.abspath(path) if rel.startswith(os.pardir) else rel
+
+
 def main(out=None):
     out = out or os.path.join(os.path.dirname(__file__), "..", "out", "simple_net.png")
     net = SimpleNet()
@@ -57,13 +63,22 @@ def main(out=None):
     exact.backward()
     print(f"cross_entropy (exact log-softmax, what the book prints): loss {exact.item()!r}")
     print(W.grad.data)
-    plt.imshow(net.W.grad.data, cmap="coolwarm", vmin=-0.6, vmax=0.6)
+    dW = net.W.grad.data
+    plt.figure(figsize=(6, 3.6))
+    plt.imshow(dW, cmap="coolwarm", vmin=-0.6, vmax=0.6)
     plt.colorbar(label="dL/dW")
-    plt.title("simpleNet: dW")
+    for (i, j), v in np.ndenumerate(dW):  # the values, as the book prints them
+        plt.text(j, i, f"{v:.8f}", ha="center", va="center", fontsize=9)
+    plt.xticks(range(dW.shape[1]))
+    plt.yticks(range(dW.shape[0]))
+    plt.xlabel("j (output class)")
+    plt.ylabel("i (input x[i])")
+    plt.title("simpleNet: dL/dW[i, j] by backprop")
+    plt.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     plt.savefig(out, dpi=100)
     plt.close()
-    print(f"figure: {out}")
+    print(f"figure: {shown(out)}")
     return net.W.grad.data, numeric, W.grad.data
 
 

@@ -29,6 +29,12 @@ def numerical_diff(f, x):
     return (f(x + h) - f(x - h)) / (2 * h)
 
 
+def shown(path):
+    """``path`` as printed: normalised, and relative when inside the working directory (examples/out/...)."""
+    rel = os.path.relpath(path)
+    return os.path.abspath(path) if rel.startswith(os.pardir) else rel
+
+
 def main(out=None):
     out = out or os.path.join(os.path.dirname(__file__), "..", "out", "tangent_line.png")
     slopes = {}
@@ -44,11 +50,12 @@ def main(out=None):
     plt.plot(xs, a * xs + b, label=f"tangent at 10 (slope {a:g})")
     plt.xlabel("x")
     plt.ylabel("f(x)")
+    plt.title("f(x) = 0.01x^2 + 0.1x and its tangent at x = 10")
     plt.legend()
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     plt.savefig(out, dpi=100)
     plt.close()
-    print(f"figure: {out}")
+    print(f"figure: {shown(out)}")
     return slopes
 
 

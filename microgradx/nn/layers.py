@@ -19,6 +19,20 @@ __all__ = ["MLP", "Linear", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh"]
 INITS = ("xavier", "he")
 
 
+def _float_dtype(layer: str, dtype: Any) -> np.dtype:
+    """``dtype`` as a NumPy float dtype, or a TypeError naming the layer and the dtype given."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as e:
+        raise TypeError(f"{layer}: dtype must be a float dtype such as np.float32, got {dtype!r}") from e
+    if dt.kind != "f":
+        raise TypeError(
+            f"{layer}: dtype must be a float dtype (np.float32 or np.float64), got {dt}; "
+            "parameters are trained by gradients, which need floating-point values"
+        )
+    return dt
+
+
 class Linear(Module):
     """Affine layer ``y = x @ weight + bias``, with ``weight`` of shape (in_features, out_features).
 
@@ -26,6 +40,40 @@ class Linear(Module):
     (uniform, for sigmoid and tanh; the default) or He (normal, for relu).
     Biases start at zero. Initialisation draws from ``rng``, else from the
     generator that ``mgx.manual_seed`` seeds.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        The sizes of an input row and an output row.
+    bias : bool
+        Add a learned bias (of shape ``(out_features,)``).
+    init : {"xavier", "he"}
+        The weights' initialisation.
+    dtype : float dtype
+        The parameters' dtype: ``np.float64`` (the default) or ``np.float32``
+        (also as a string, ``"float32"``). The values drawn are the same, rounded.
+    rng : numpy.random.Generator, optional
+        Draw the initial weights from it.
+
+    Notes
+    -----
+    Mixed dtypes follow the rule of every op, NumPy's: the result has the wider
+    dtype, and each gradient has the dtype of its own tensor. A float32 input to a
+    float64 layer gives a float64 output, float64 weight gradients and a float32
+    ``x.grad``; a float64 input to a float32 layer computes in float64 too (cast
+    the input, ``x.astype(np.float32)``, to compute in float32). PyTorch raises
+    on mixed dtypes instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import microgradx as mgx
+    >>> from microgradx import nn
+    >>> layer = nn.Linear(3, 2, dtype=np.float32)
+    >>> layer.weight.dtype, layer(np.ones((4, 3), np.float32)).dtype
+    (dtype('float32'), dtype('float32'))
+    >>> layer(np.ones((4, 3))).dtype  # a float64 input: the wider dtype wins
+    dtype('float64')
     """
 
     def __init__(
@@ -42,6 +90,7 @@ class Linear(Module):
             raise ValueError(f"Linear: sizes must be positive, got ({in_features}, {out_features})")
         if init not in INITS:
             raise ValueError(f"Linear: init must be one of {INITS}, got {init!r}")
+        dtype = _float_dtype("Linear", dtype)
         rng = rng if rng is not None else _random.default_rng()
         if init == "xavier":
             limit = np.sqrt(6.0 / (in_features + out_features))
@@ -137,6 +186,9 @@ class MLP(Module):
     which applies softmax itself). Weights are initialised for the
     activation: Xavier for sigmoid and tanh, He for relu. Parameters are named
     ``layers.0.weight``, ``layers.0.bias``, ``layers.2.weight``, ...
+    ``dtype`` (``np.float64`` by default, or ``np.float32``) is every layer's,
+    with :class:`Linear`'s rule for inputs of another dtype; ``rng`` draws the
+    initial weights.
 
     >>> from microgradx import nn
     >>> nn.MLP([784, 100, 10]).layers
@@ -159,6 +211,7 @@ class MLP(Module):
             raise ValueError(f"MLP: sizes needs at least an input and an output size, got {list(sizes)}")
         if activation not in ACTIVATIONS:
             raise ValueError(f"MLP: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        dtype = _float_dtype("MLP", dtype)
         act, init = ACTIVATIONS[activation]
         layers: list[Module] = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):

@@ -116,7 +116,7 @@ def _im2col(x: np.ndarray, g: Window, transposed: bool = False) -> np.ndarray:
     n, c, h, w = x.shape
     oh, ow = g.out_hw(h, w)
     span = (g.dh * (g.kh - 1) + 1, g.dw * (g.kw - 1) + 1)
-    windows = sliding_window_view(_padded(x, g, 0), span, axis=(2, 3))  # a view: no copy yet
+    windows = sliding_window_view(_padded(x, g, 0), span, axis=(2, 3))  # type: ignore  # a view: no copy yet
     windows = windows[:, :, :: g.sh, :: g.sw, :: g.dh, :: g.dw]  # (N, C, oh, ow, kh, kw)
     if transposed:
         colt = np.empty((c, g.kh, g.kw, n, oh, ow), dtype=x.dtype)

@@ -39,7 +39,7 @@ class Sum(_BuiltinOp):
         self.axes, self.keepdims = axes, keepdims
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return x.sum(axis=self.axes, keepdims=self.keepdims)
+        return x.sum(axis=self.axes, keepdims=self.keepdims)  # type: ignore[call-overload]  # (numpy 2.5's stubs)
 
     def backward(self, gy: Any) -> Any:
         shape = self.inputs[0].shape  # type: ignore[index]
@@ -62,7 +62,7 @@ class Mean(_BuiltinOp):
         self.n = int(np.prod([x.shape[a] for a in self.axes]))
         if self.n == 0:
             raise ValueError("mean of an empty selection")
-        return x.mean(axis=self.axes, keepdims=self.keepdims)
+        return x.mean(axis=self.axes, keepdims=self.keepdims)  # type: ignore[call-overload]  # (numpy 2.5)
 
     def backward(self, gy: Any) -> Any:
         shape = self.inputs[0].shape  # type: ignore[index]
@@ -176,7 +176,7 @@ class Prod(_BuiltinOp):
         self.axes, self.keepdims = axes, keepdims
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return np.prod(x, axis=self.axes, keepdims=self.keepdims)
+        return np.prod(x, axis=self.axes, keepdims=self.keepdims)  # type: ignore[call-overload]  # (numpy 2.5)
 
     def backward(self, gy: Any) -> Any:
         x = self.input(0)
@@ -245,7 +245,7 @@ class _Moment(_BuiltinOp):
         wide = x.astype(np.float64) if x.dtype.itemsize < 8 else x
         d = wide - wide.mean(axis=self.axes, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return (d * d).sum(axis=self.axes, keepdims=self.keepdims) / builtins.max(dof, 0)
+            return (d * d).sum(axis=self.axes, keepdims=self.keepdims) / builtins.max(dof, 0)  # type: ignore[call-overload]
 
     def _variance_grad(self, gvar: Any) -> Any:
         """dL/dx from dL/dvar (of the keepdims shape)."""
@@ -650,9 +650,9 @@ def _arg_extremum(op: str, x: Any, axis: int | None, keepdims: bool) -> Tensor:
     if axis is not None:
         axis = normalize_axis(axis, x.ndim, op)
     if op == "argmin":
-        i = np.argmin(x.data, axis=axis, keepdims=keepdims)
+        i = np.argmin(x.data, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]  # (numpy 2.5's stubs)
     else:
-        i = np.argmax(x.data, axis=axis, keepdims=keepdims)
+        i = np.argmax(x.data, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]  # (numpy 2.5's stubs)
     return Tensor._wrap(np.asarray(i))
 
 

@@ -190,7 +190,7 @@ def assign(y: np.ndarray, index: Any, v: np.ndarray) -> None:
 def _refuse_repeats(index: Any, shape: tuple[int, ...]) -> None:
     hits = np.zeros(shape, dtype=np.intp)
     np.add.at(hits, index, 1)
-    if hits.size and hits.max() > 1:
+    if hits.size and hits.max() > 1:  # type: ignore[call-overload]  # (numpy 2.5's stubs)
         where = tuple(int(i) for i in np.argwhere(hits > 1)[0])
         raise ValueError(
             f"setitem: the index assigns position {where} of a tensor of shape {fmt_shape(shape)} "
