@@ -1,6 +1,6 @@
 """microgradx against the hand-written NumPy floor (and PyTorch CPU when installed).
 
-    python benchmarks/bench.py [--quick] [--markdown FILE] [--only W1,W2,W3,W4]
+    python benchmarks/bench.py [--quick] [--markdown FILE] [--only W1,W2,W3,W4,W5,W6]
 
 The floor is the same computation written by hand in NumPy with analytic
 backpropagation (the book's TwoLayerNet style): every microsecond above it is
@@ -18,6 +18,14 @@ Workloads
   W3  a chain of 10^4 / 10^5 / 10^6 ops on a scalar: microseconds per node and
       peak memory (tracemalloc, in a separate untimed run)
   W4  traced memory across 2,000 MLP training steps: growth after warm-up
+  W5  the book's SimpleConvNet training step (conv 30 filters of 5x5 - relu - pool 2x2 - affine 100 -
+      relu - affine 10, softmax cross-entropy, SGD), batch 100 of 1x28x28, float64; the floor is
+      the book's own NumPy layers (im2col, Convolution, Pooling, ...: benchmarks/book_layers.py)
+  W6  784-100-100-10 MLP step with batch norm and dropout (Affine - BatchNorm - ReLU - Dropout per
+      hidden layer, the book's MultiLayerNetExtend), batch 100, float64; the floor is the book's
+      BatchNormalization and Dropout layers, every contender using the same dropout masks
+  In W5 and W6 the floor's first layer skips the gradient of the input, which nothing reads;
+  "book as is" is the book's network as written, which computes it.
 """
 
 from __future__ import annotations
@@ -41,6 +49,9 @@ import numpy as np  # noqa: E402
 import microgradx as mgx  # noqa: E402
 import microgradx.functional as F  # noqa: E402
 from microgradx import nn, optim  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import book_layers as book  # noqa: E402  (the book's NumPy layers: the floor of W5 and W6)
 
 try:
     import torch
@@ -201,6 +212,206 @@ def torch_chain(x0, n_ops, kinds):
 
 
 # --------------------------------------------------------------------------- #
+# W5: the book's SimpleConvNet training step
+# --------------------------------------------------------------------------- #
+def convnet_problem(batch=100, side=28, filters=30, kernel=5, hidden=100, classes=10, seed=0):
+    """Weights (He's scale), images in [0, 1) and labels for SimpleConvNet: conv W, b, W1, b1, W2, b2."""
+    rng = np.random.default_rng(seed)
+    pooled = filters * ((side - kernel + 1) // 2) ** 2
+    params = [
+        rng.normal(0, np.sqrt(2 / kernel**2), (filters, 1, kernel, kernel)),
+        rng.normal(0, 0.1, filters),
+        rng.normal(0, np.sqrt(2 / pooled), (pooled, hidden)),
+        rng.normal(0, 0.1, hidden),
+        rng.normal(0, np.sqrt(2 / hidden), (hidden, classes)),
+        rng.normal(0, 0.1, classes),
+    ]
+    return params, rng.random((batch, 1, side, side)), rng.integers(0, classes, batch)
+
+
+def floor_convnet(params, x, t, lr=0.1, first=book.FirstConvolution):
+    """The book's SimpleConvNet.gradient (its own layers, forward then backward) and an SGD update.
+    ``first=book.Convolution`` also computes the gradient of the images, as the book's network does."""
+    W, b, W1, b1, W2, b2 = params
+    layers = [
+        first(W, b),
+        book.Relu(),
+        book.Pooling(2, 2, stride=2),
+        book.Affine(W1, b1),
+        book.Relu(),
+        book.Affine(W2, b2),
+    ]
+    last = book.SoftmaxWithLoss()
+
+    def step():
+        h = x
+        for layer in layers:
+            h = layer.forward(h)
+        loss = last.forward(h, t)
+        d = last.backward(1)
+        for layer in reversed(layers):
+            d = layer.backward(d)  # the first layer's returns None (FirstConvolution)
+        grads = [g for i in (0, 3, 5) for g in (layers[i].dW, layers[i].db)]
+        for p, g in zip(params, grads, strict=True):
+            p -= lr * g
+        return loss, grads
+
+    return step
+
+
+def _mgx_step(model, x, t, lr):
+    opt = optim.SGD(model.parameters(), lr=lr)
+    xt = mgx.tensor(x)
+
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(xt), t)
+        loss.backward()
+        grads = [p.grad.data.copy() for p in model.parameters()] if verifying[0] else None
+        opt.step()
+        return loss.item(), grads
+
+    return step
+
+
+def _load(model, params):
+    """The given arrays as the model's parameters, in order (buffers as they are)."""
+    state = model.state_dict()
+    state.update({name: p for (name, _), p in zip(model.named_parameters(), params, strict=True)})
+    model.load_state_dict(state)
+    return model
+
+
+def mgx_convnet(params, x, t, lr=0.1):
+    filters, _, kernel, _ = params[0].shape
+    model = nn.Sequential(
+        nn.Conv2d(1, filters, kernel),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(*params[2].shape),
+        nn.ReLU(),
+        nn.Linear(*params[4].shape),
+    )
+    return _mgx_step(_load(model, params), x, t, lr)
+
+
+def _torch_step(ps, forward, lr):
+    opt = torch.optim.SGD(ps, lr=lr)
+
+    def step():
+        opt.zero_grad()
+        loss = forward()
+        loss.backward()
+        grads = [p.grad.numpy().copy() for p in ps] if verifying[0] else None
+        opt.step()
+        return loss.item(), grads
+
+    return step
+
+
+def torch_convnet(params, x, t, lr=0.1):
+    ps = [torch.tensor(p, requires_grad=True) for p in params]
+    xt, tt = torch.tensor(x), torch.tensor(t)
+    tF = torch.nn.functional
+
+    def forward():
+        h = tF.max_pool2d(torch.relu(tF.conv2d(xt, ps[0], ps[1])), 2)
+        h = torch.relu(h.reshape(len(h), -1) @ ps[2] + ps[3])
+        return tF.cross_entropy(h @ ps[4] + ps[5], tt)
+
+    return _torch_step(ps, forward, lr)
+
+
+# --------------------------------------------------------------------------- #
+# W6: an MLP with batch norm and dropout
+# --------------------------------------------------------------------------- #
+def bn_mlp_problem(sizes=(784, 100, 100, 10), batch=100, seed=0):
+    """Per hidden layer W, b, gamma, beta; then the last W, b. Scale and shift drawn near 1 and 0
+    (not exactly: a wrong gradient with respect to either must show)."""
+    rng = np.random.default_rng(seed)
+    params = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        params += [rng.normal(0, np.sqrt(2 / n_in), (n_in, n_out)), rng.normal(0, 0.1, n_out)]
+        if i < len(sizes) - 2:
+            params += [rng.uniform(0.5, 1.5, n_out), rng.normal(0, 0.1, n_out)]
+    return params, rng.random((batch, sizes[0])), rng.integers(0, sizes[-1], batch)
+
+
+DROPOUT, DROPOUT_SEED = 0.5, 1234
+
+
+def floor_bn_mlp(params, x, t, lr=0.1, p=DROPOUT, first=book.FirstAffine):
+    """The book's MultiLayerNetExtend (Affine - BatchNormalization - Relu - Dropout per hidden layer,
+    Affine, SoftmaxWithLoss): forward, backward and an SGD update; the parameters' gradients in order.
+    ``first=book.Affine`` also computes the gradient of the input, as the book's network does."""
+    rng = np.random.default_rng(DROPOUT_SEED)
+    layers, owners = [], []  # owners: (layer, "W"/"gamma") in the order of params
+    i = 0
+    while i < len(params) - 2:
+        W, b, gamma, beta = params[i : i + 4]
+        affine, norm = (first if i == 0 else book.Affine)(W, b), book.BatchNormalization(gamma, beta)
+        layers += [affine, norm, book.Relu(), book.Dropout(p, rng)]
+        owners += [affine, norm]
+        i += 4
+    layers.append(book.Affine(params[-2], params[-1]))
+    owners.append(layers[-1])
+    last = book.SoftmaxWithLoss()
+
+    def step():
+        h = x
+        for layer in layers:
+            h = layer.forward(h)
+        loss = last.forward(h, t)
+        d = last.backward(1)
+        for layer in reversed(layers):
+            d = layer.backward(d)
+        grads = []
+        for layer in owners:
+            grads += [layer.dW, layer.db] if isinstance(layer, book.Affine) else [layer.dgamma, layer.dbeta]
+        for q, g in zip(params, grads, strict=True):
+            q -= lr * g
+        return loss, grads
+
+    return step
+
+
+def mgx_bn_mlp(params, x, t, lr=0.1, p=DROPOUT):
+    layers = []
+    i = 0
+    while i < len(params) - 2:
+        n_in, n_out = params[i].shape
+        layers += [nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU(), nn.Dropout(p)]
+        i += 4
+    layers.append(nn.Linear(*params[-2].shape))
+    model = _load(nn.Sequential(*layers), params)
+    mgx.manual_seed(DROPOUT_SEED)  # the masks: the generator F.dropout draws from, seeded as the floor's
+    return _mgx_step(model, x, t, lr)
+
+
+def torch_bn_mlp(params, x, t, lr=0.1, p=DROPOUT):
+    """PyTorch's batch_norm (training, running statistics updated); the dropout masks drawn by NumPy
+    as the floor draws them, so that the check compares the same computation."""
+    rng = np.random.default_rng(DROPOUT_SEED)
+    ps = [torch.tensor(q, requires_grad=True) for q in params]
+    widths = [len(params[i + 1]) for i in range(0, len(params) - 2, 4)]
+    stats = [(torch.zeros(n, dtype=torch.float64), torch.ones(n, dtype=torch.float64)) for n in widths]
+    xt, tt = torch.tensor(x), torch.tensor(t)
+    tF = torch.nn.functional
+
+    def forward():
+        h = xt
+        for k, i in enumerate(range(0, len(ps) - 2, 4)):
+            h = h @ ps[i] + ps[i + 1]
+            h = tF.batch_norm(h, *stats[k], ps[i + 2], ps[i + 3], training=True, momentum=0.1, eps=1e-5)
+            mask = (rng.random(tuple(h.shape)) >= p) / (1.0 - p)
+            h = torch.relu(h) * torch.from_numpy(mask)
+        return tF.cross_entropy(h @ ps[-2] + ps[-1], tt)
+
+    return _torch_step(ps, forward, lr)
+
+
+# --------------------------------------------------------------------------- #
 # measuring
 # --------------------------------------------------------------------------- #
 verifying = [False]
@@ -342,6 +553,42 @@ def w4(quick: bool) -> None:
     )
 
 
+def w5(quick: bool) -> None:
+    print("W5: the book's SimpleConvNet training step (batch 100, 1x28x28, 30 filters of 5x5)")
+
+    def mk(f):
+        return lambda: f(*convnet_problem())
+
+    makers = contenders(mk(floor_convnet), mk(mgx_convnet), mk(torch_convnet))
+
+    def book_as_is():
+        params, x, t = convnet_problem()
+        return floor_convnet(params, x, t, first=book.Convolution)
+
+    makers["book as is"] = book_as_is
+    verify(makers, "SimpleConvNet b100")
+    runs = {name: make() for name, make in makers.items()}
+    row("W5 SimpleConvNet b100 1x28x28", "ms/step", interleaved(runs, 7 if quick else 25), 1e3)
+
+
+def w6(quick: bool) -> None:
+    print("W6: 784-100-100-10 MLP step with batch norm and dropout (batch 100)")
+
+    def mk(f):
+        return lambda: f(*bn_mlp_problem())
+
+    makers = contenders(mk(floor_bn_mlp), mk(mgx_bn_mlp), mk(torch_bn_mlp))
+
+    def book_as_is():
+        params, x, t = bn_mlp_problem()
+        return floor_bn_mlp(params, x, t, first=book.Affine)
+
+    makers["book as is"] = book_as_is
+    verify(makers, "BN + dropout MLP b100")
+    runs = {name: make() for name, make in makers.items()}
+    row("W6 784-100-100-10 BN+dropout b100", "ms/step", interleaved(runs, 20 if quick else 60), 1e3)
+
+
 def markdown(command: str) -> str:
     lines = [
         "| workload | contender | median | ratio to the floor | note |",
@@ -362,11 +609,11 @@ def markdown(command: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, no 10^6 chain")
-    parser.add_argument("--only", default="W1,W2,W3,W4")
+    parser.add_argument("--only", default="W1,W2,W3,W4,W5,W6")
     parser.add_argument("--markdown", help="also write the table to this file")
     args = parser.parse_args()
     print(f"contenders: numpy (floor), microgradx{', torch' if torch is not None else ''}; BLAS threads: 1")
-    for name, fn in (("W1", w1), ("W2", w2), ("W3", w3), ("W4", w4)):
+    for name, fn in (("W1", w1), ("W2", w2), ("W3", w3), ("W4", w4), ("W5", w5), ("W6", w6)):
         if name in args.only.split(","):
             fn(args.quick)
     table = markdown("python " + " ".join(sys.argv))
