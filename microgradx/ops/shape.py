@@ -282,8 +282,8 @@ class ViewWrite(_BuiltinOp):
         if need_base and isinstance(gy, Tensor):
             gbase = ViewWrite.apply(gy, np.zeros((), dtype=gy.dtype), view=self.view)
         elif need_base:
-            gbase = gy.copy()
-            self.view.view_of(gbase)[...] = 0
+            gbase = np.array(gy, copy=True)  # an ndarray even when gy is a NumPy scalar (a 0-d sum)
+            self.view.view_of(gbase)[...] = 0  # (a scalar's reshape is a new array: the write was lost)
         if need_v:
             gv = self.view.view_of(gy)
         return gbase, gv
