@@ -278,7 +278,8 @@ class ViewWrite(_BuiltinOp):
 
     def backward(self, gy: Any) -> tuple[Any, Any]:
         need_base, need_v = self.needs_input_grad
-        gbase = gv = None
+        gbase: Any = None
+        gv: Any = None
         if need_base and isinstance(gy, Tensor):
             gbase = ViewWrite.apply(gy, np.zeros((), dtype=gy.dtype), view=self.view)
         elif need_base:
