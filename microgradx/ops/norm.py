@@ -37,6 +37,7 @@ class Normalize(_BuiltinOp):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._scale = None
+        self._stats: tuple[np.ndarray, np.ndarray] | None = None
         with np.errstate(over="ignore", invalid="ignore"):  # handled below
             d = x - x.mean(axis=self.axes, keepdims=True)
             var = (d * d).mean(axis=self.axes, keepdims=True)
@@ -48,6 +49,7 @@ class Normalize(_BuiltinOp):
             self._inv_std = 1.0 / np.sqrt(var + self.eps / self._scale / self._scale)
             return d * self._inv_std  # and 1/s is self._inv_std / self._scale
         self._inv_std = 1.0 / np.sqrt(var + np.asarray(self.eps, dtype=x.dtype))
+        self._stats = (x.mean(axis=self.axes), var)  # for batch_norm's running statistics (no recount)
         return d * self._inv_std
 
     def backward(self, gy: Any) -> Any:
@@ -124,6 +126,11 @@ def batch_norm(
         raise ValueError(f"batch_norm: momentum must be in [0, 1], got {momentum!r}")
     shape = _channel_shape(x)
     axes = (0, *range(2, x.ndim))
+
+    def per_channel(v: Any) -> Tensor:
+        """A (C,) vector broadcast along x's channels: as it is for (N, C) input (no recorded reshape)."""
+        return _as_tensor(v) if x.ndim == 2 else _as_tensor(v).reshape(shape)
+
     if training:
         n = x.size // c
         if n <= 1:
@@ -135,14 +142,18 @@ def batch_norm(
         if running_mean is not None:
             if _autograd._tracer is not None:  # mgx.compile: the update below is not a recorded op
                 _autograd._tracer.unsupported("batch norm updates its running statistics in training")
-            mean = x.data.mean(axis=axes)
-            var = x.data.var(axis=axes) * (n / (n - 1))
+            stats = getattr(y.creator, "_stats", None)  # what Normalize computed (not recorded: recount)
+            if stats is not None:
+                mean, biased = stats[0], stats[1].reshape(c)
+            else:
+                mean, biased = x.data.mean(axis=axes), x.data.var(axis=axes)
+            var = biased * (n / (n - 1))
             for buf, stat in ((running_mean, mean), (running_var, var)):
                 arr = buf.data if isinstance(buf, Tensor) else buf
                 arr *= 1 - momentum
                 arr += momentum * stat
         if weight is not None:
-            y = y * _as_tensor(weight).reshape(shape)
+            y = y * per_channel(weight)
     else:
         if running_mean is None:
             raise ValueError("batch_norm: evaluation (training=False) needs running_mean and running_var")
@@ -153,7 +164,7 @@ def batch_norm(
         # weight * inv_std first, as PyTorch: x * inv_std alone may overflow where y does not
         y = centred * (inv_std if weight is None else _as_tensor(weight).reshape(shape) * inv_std)
     if bias is not None:
-        y = y + _as_tensor(bias).reshape(shape)
+        y = y + per_channel(bias)
     return y
 
 
