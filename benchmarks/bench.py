@@ -126,6 +126,30 @@ def mgx_mlp(params, x, t, lr=0.1):
     return step
 
 
+def mgx_mlp_compiled(params, x, t, lr=0.1):
+    """The same step as mgx_mlp, through mgx.compile (traced at the warm-up call, replayed after)."""
+    sizes = [params[0].shape[0]] + [W.shape[1] for W in params[0::2]]
+    model = nn.MLP(sizes, activation="sigmoid", dtype=params[0].dtype)
+    model.load_state_dict({name: p for (name, _), p in zip(model.named_parameters(), params, strict=True)})
+    opt = optim.SGD(model.parameters(), lr=lr)
+    xt = mgx.tensor(x)
+
+    @mgx.compile
+    def train(xt):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(xt), t)
+        loss.backward()
+        opt.step()
+        return loss
+
+    def step():
+        loss = train(xt)
+        grads = [p.grad.data.copy() for p in model.parameters()] if verifying[0] else None
+        return loss.item(), grads
+
+    return step
+
+
 def torch_mlp(params, x, t, lr=0.1):
     ps = [torch.tensor(p, requires_grad=True) for p in params]
     opt = torch.optim.SGD(ps, lr=lr)
@@ -184,26 +208,39 @@ def floor_chain(x0, n_ops, kinds):
     return run
 
 
-def _chain(x0, n_ops, kinds, leaf, sigmoid, tanh, grad_of):
+def _chain(x0, n_ops, kinds, leaf, sigmoid, tanh, grad_of, wrap=None):
     """The chain program, written once for a library: its leaf constructor, ops and grad reader."""
     ops = {"add": lambda y: y + 0.5, "mul": lambda y: y * 0.9, "sigmoid": sigmoid, "tanh": tanh}
     seq = [ops[kinds[i % len(kinds)]] for i in range(n_ops)]
 
-    def run():
-        x = leaf(x0)
+    def program(x):
         y = x
         for op in seq:
             y = op(y)
         out = y.sum()
         out.backward()
+        return out
+
+    if wrap is not None:
+        program = wrap(program)
+
+    def run():
+        x = leaf(x0)
+        out = program(x)
         return out.item(), [grad_of(x)]
 
+    run.program = program
     return run
 
 
 def mgx_chain(x0, n_ops, kinds):
     leaf = lambda a: mgx.tensor(a, requires_grad=True)  # noqa: E731
     return _chain(x0, n_ops, kinds, leaf, F.sigmoid, F.tanh, lambda x: x.grad.data)
+
+
+def mgx_chain_compiled(x0, n_ops, kinds):
+    leaf = lambda a: mgx.tensor(a, requires_grad=True)  # noqa: E731
+    return _chain(x0, n_ops, kinds, leaf, F.sigmoid, F.tanh, lambda x: x.grad.data, mgx.compile)
 
 
 def torch_chain(x0, n_ops, kinds):
@@ -452,11 +489,28 @@ def interleaved(runs: dict[str, Callable], repeats: int) -> dict[str, float]:
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-def contenders(floor, ours, theirs):
+def contenders(floor, ours, theirs, compiled=None):
     makers = {"numpy": floor, "microgradx": ours}
+    if compiled is not None:
+        makers["mgx.compile"] = compiled
     if torch is not None:
         makers["torch"] = theirs
     return makers
+
+
+def first_call_cost(make_eager: Callable, make_compiled: Callable, repeats: int) -> float:
+    """Median time of a fresh compiled function's first call (the trace) over an eager call's."""
+    ratios = []
+    for _ in range(repeats):
+        eager, compiled = make_eager(), make_compiled()
+        eager()  # (warm: the eager contender's first call is not what is compared)
+        gc.collect()
+        start = time.perf_counter()
+        eager()
+        mid = time.perf_counter()
+        compiled()
+        ratios.append((time.perf_counter() - mid) / (mid - start))
+    return statistics.median(ratios)
 
 
 def peak_memory(run: Callable) -> float:
@@ -495,18 +549,23 @@ def w1(quick: bool) -> None:
         def mk(f, sizes=sizes, batch=batch, dtype=dtype):
             return lambda: f(*mlp_problem(sizes, batch, dtype))
 
-        makers = contenders(mk(floor_mlp), mk(mgx_mlp), mk(torch_mlp))
+        makers = contenders(mk(floor_mlp), mk(mgx_mlp), mk(torch_mlp), mk(mgx_mlp_compiled))
         verify(makers, label)
         runs = {name: make() for name, make in makers.items()}
         repeats = (5 if quick else 15) if sizes[1] > 100 else (20 if quick else 60)
         row(f"W1 {label}", "ms/step", interleaved(runs, repeats), 1e3)
+        cost = first_call_cost(mk(mgx_mlp), mk(mgx_mlp_compiled), 3 if quick else 9)
+        print(f"  {'first call of mgx.compile (the trace)':<46} x{cost:.2f} an eager step")
+        ROWS.append((f"W1 {label}", "mgx.compile first call", "-", "-", f"{cost:.2f}x an eager step"))
 
 
 def w2(quick: bool) -> None:
     print("W2: 1,000 elementwise ops on shape (10,)")
     kinds = ["add", "mul", "sigmoid", "tanh"]
     x0 = np.linspace(-1, 1, 10)
-    makers = contenders(*(lambda f=f: f(x0, 1000, kinds) for f in (floor_chain, mgx_chain, torch_chain)))
+    makers = contenders(
+        *(lambda f=f: f(x0, 1000, kinds) for f in (floor_chain, mgx_chain, torch_chain, mgx_chain_compiled))
+    )
     verify(makers, "chain of 1000 ops")
     runs = {name: make() for name, make in makers.items()}
     row("W2 1000 elementwise ops, shape (10,)", "us/op", interleaved(runs, 10 if quick else 30), 1e6 / 1000)

@@ -104,6 +104,9 @@ class _Shim:
         return self.data.size  # type: ignore[no-any-return]
 
 
+_LINES: dict[tuple[str, int], str] = {}
+
+
 def _user_line() -> str:
     """``file:line: code`` of the innermost frame outside microgradx (the user's line)."""
     f: Any = sys._getframe(2)
@@ -111,11 +114,16 @@ def _user_line() -> str:
         f = f.f_back
     if f is None:
         return "?"
-    name = f.f_code.co_filename
-    code = linecache.getline(name, f.f_lineno).strip()
-    return (
-        f"{os.path.basename(name)}:{f.f_lineno}: {code}" if code else f"{os.path.basename(name)}:{f.f_lineno}"
-    )
+    key = (f.f_code.co_filename, f.f_lineno)
+    text = _LINES.get(key)
+    if text is None:
+        name, line = key
+        code = linecache.getline(name, line).strip()
+        text = f"{os.path.basename(name)}:{line}: {code}" if code else f"{os.path.basename(name)}:{line}"
+        if len(_LINES) > 10000:
+            _LINES.clear()
+        _LINES[key] = text
+    return text
 
 
 def _wrap(arr: Any) -> Tensor:
@@ -162,7 +170,7 @@ class _Tracer:
     def __init__(self, fallback: bool) -> None:
         self.fallback = fallback
         self.escaped: str | None = None  # the line of a value escape under fallback=True
-        self.lines: list[str] = []
+        self.lines: list[Any] = []  # code lines, and the _Steps of lowered ops
         self.ns: dict[str, Any] = {}
         self.names: dict[int, str] = {}  # id(array) -> expression for it in the plan
         self.keep: list[Any] = []  # everything whose id is a key above stays alive
@@ -174,6 +182,12 @@ class _Tracer:
         self.paused = 0
         self.count = 0
         self.modules: dict[int, Any] = {}  # id -> every Module called while tracing (its flag is frozen)
+        self.scalars: dict[str, str] = {}  # 0-d constant -> its NumPy-scalar twin
+        self.born: set[int] = set()  # ids of constant tensors made inside fn from Python numbers
+        self.state: dict[int, dict[str, _H]] = {}  # id(op) -> what its lowered forward kept
+        self.guards: dict[int, tuple[Tensor, Any, Any]] = {}  # tensors read, with their shape, dtype
+        self.lowered: set[str] = set()  # names of values the plan's own NumPy lines make
+        self.pending: dict[int, Any] = {}  # id(op) with a lowered forward -> what its twin would need
 
     # names ------------------------------------------------------------------
     def new(self, prefix: str = "v") -> str:
@@ -184,6 +198,13 @@ class _Tracer:
         name = self.new(prefix)
         self.ns[name] = value
         return name
+
+    def scalar(self, name: str) -> str:
+        """A constant 0-d array's value as a NumPy scalar (for the plan's scalar arithmetic)."""
+        sname = self.scalars.get(name)
+        if sname is None:
+            sname = self.scalars[name] = self.const(np.asarray(self.ns[name])[()], "s")
+        return sname
 
     def emit(self, code: str, comment: str = "") -> None:
         self.lines.append(f"{code}  # {comment}" if comment else code)
@@ -208,9 +229,13 @@ class _Tracer:
         name = self.names.get(id(arr))
         if name is not None:
             return name
-        if t is not None and (id(t) in self.args or id(t) not in self.local):
+        if t is not None and id(t) in self.born:  # a constant made from a Python number: fold it
+            name = self.const(arr)
+        elif t is not None and (id(t) in self.args or id(t) not in self.local):
             name = self.new()
             self.emit(f"{name} = {self.tensor_name(t)}.data")
+            if id(t) not in self.args:  # a parameter (or other tensor) read at each replay
+                self.guards[id(t)] = (t, arr.shape, arr.dtype)
         else:
             name = self.const(arr)
         self.bind(arr, name)
@@ -226,32 +251,22 @@ class _Tracer:
 
         cls = type(fn)
         ins = [self.value(t.data, t) for t in inputs]
-        rep = object.__new__(cls)
-        rep.__dict__.update(fn.__dict__)
-        rep.needs_input_grad = tuple(t._rg for t in inputs)
-        rep._recorded_at = 0
-        rep.inputs = tuple(_Shim() for _ in inputs)
-        rep._out = _Shim()
-        fname = self.new("f")
-        self.ns[fname] = rep
-        self.reps[id(fn)] = fname
         self.keep.append(fn)
         where = _user_line()
+        needs = tuple(t._rg for t in inputs)
+        p = None
         if cls is Dropout and sys._getframe(2).f_code is dropout.__code__:  # draw the mask afresh
             p = sys._getframe(2).f_locals["p"]
+        elif cls in _FORWARD and self.lower_forward(fn, inputs, ins, out, f"{fn.name}  <- {where}"):
+            # its twin is made only if its backward is not lowered too
+            self.pending[id(fn)] = (dict(fn.__dict__), needs, params)
+            return
+        fname = self.twin(fn, fn.__dict__, needs, params)
+        if p is not None:
             self.emit(
                 f"{fname}.scale = _dropout_scale({tuple(out.shape)!r}, {p!r}, np.{out.dtype})",
                 "dropout: a fresh mask from the package's generator",
             )
-        else:
-            dyn = {
-                k: self.names[id(v)]
-                for k, v in params.items()
-                if isinstance(v, np.ndarray) and id(v) in self.names
-            }
-            if dyn:  # a parameter computed in fn (an index array from an argument): pass it again
-                args = ", ".join(f"{k}={dyn[k] if k in dyn else self.const(v)}" for k, v in params.items())
-                self.emit(f"{fname}.__init__({args})")
         name = self.new()
         call = f"{fname}.forward({', '.join(ins)})"
         if not issubclass(cls, _BuiltinOp):
@@ -262,6 +277,94 @@ class _Tracer:
         self.op_log.append((cls, len(self.lines) - 1, name))
         self.bind(out.data, name)
         self.keep.append(out)
+
+    def twin(self, fn: Any, state: dict[str, Any], needs: tuple[bool, ...], params: dict[str, Any]) -> str:
+        """The replay's own copy of op ``fn`` (its inputs and output set before its backward runs),
+        in the plan's namespace; a parameter computed in fn (an index array from an argument) is
+        passed to it again at each call."""
+        rep = object.__new__(type(fn))
+        rep.__dict__.update(state)
+        rep.needs_input_grad = needs
+        rep._recorded_at = 0
+        rep.inputs = tuple(_Shim() for _ in needs)
+        rep._out = _Shim()
+        fname = self.new("f")
+        self.ns[fname] = rep
+        self.reps[id(fn)] = fname
+        dyn = {
+            k: self.names[id(v)]
+            for k, v in params.items()
+            if isinstance(v, np.ndarray) and id(v) in self.names
+        }
+        if dyn:
+            args = ", ".join(f"{k}={dyn[k] if k in dyn else self.const(v)}" for k, v in params.items())
+            self.emit(f"{fname}.__init__({args})")
+        return fname
+
+    def lower_forward(
+        self, fn: Any, inputs: tuple[Tensor, ...], ins: list[str], out: Tensor, note: str
+    ) -> bool:
+        """Write ``fn``'s forward as direct NumPy lines (see :func:`_forward_table`), when it has
+        such a form and that form gives the op's own output bit for bit at the trace."""
+        low = _FORWARD.get(type(fn))
+        arrs = [t.data for t in inputs]
+        if low is None or type(out.data) is not np.ndarray or any(type(a) is not np.ndarray for a in arrs):
+            return False
+        L = _Lowerer(self)
+        L.known, L.fn = (out.data,), fn
+        with np.errstate(all="ignore"):
+            res = low(L, *(_H(n, a) for n, a in zip(ins, arrs, strict=True)))
+        if res is None or not _same_bits(res.arr, out.data):
+            return False
+        if L.state is not None:  # (the twin gets these too, should its backward run generically)
+            if any(not _same_bits(h.arr, getattr(fn, k)) for k, h in L.state.items() if k != "index"):
+                return False
+            self.state[id(fn)] = L.state
+        L.steps[0].comment = note
+        if type(fn).__name__ == "Sigmoid":  # its forward ignores over/underflow in exp
+            for step in L.steps:
+                step.errstate = True
+        self.lines.extend(L.steps)
+        self.op_log.append((type(fn), len(self.lines) - 1, res.name))
+        self.bind(out.data, res.name)
+        self.keep.append(out)
+        return True
+
+    def lower_backward(
+        self, fn: Any, gy: Any, gyn: str, out: Tensor, need: Any, gxs: Any
+    ) -> list[str] | None:
+        """``fn``'s backward as direct NumPy lines, when it has such a form, nothing was changed in
+        place since the op ran, and the lines give the eager gradients bit for bit at the trace."""
+        low = _BACKWARD.get(type(fn))
+        if (
+            low is None
+            or fn._recorded_at != _ag._clock[0]
+            or fn.__dict__.get("_originals")
+            or type(gy) is not np.ndarray
+            or type(out.data) is not np.ndarray
+        ):
+            return None
+        ins = [_H(self.value(t.data, t), t.data) for t in fn.inputs]
+        if any(type(h.arr) is not np.ndarray for h in ins):
+            return None
+        L = _Lowerer(self)
+        L.known = tuple(gxs)
+        with np.errstate(all="ignore"):
+            res = low(L, fn, _H(gyn, gy), ins, _H(self.value(out.data), out.data), need)
+        if res is None:
+            return None
+        names = []
+        for i, gx in enumerate(gxs):
+            if gx is None or not need[i]:
+                names.append("_")
+            elif res[i] is None or not _same_bits(res[i].arr, gx):
+                return None
+            else:
+                names.append(res[i].name)
+        if L.steps:
+            L.steps[0].comment = f"backward of {fn.name}"
+        self.lines.extend(L.steps)
+        return names
 
     # backward --------------------------------------------------------------
     def backward(self, root: Tensor, grad: Any, retain_graph: bool, create_graph: bool, inputs: Any) -> None:
@@ -367,12 +470,11 @@ class _Tracer:
                     if fn._recorded_at != epoch and not fn._reads_checked:
                         fn._check_inputs()
                     fname = self.reps.get(id(fn))
-                    if fname is None:
+                    if fname is None and id(fn) not in self.pending:
                         raise TraceError(
                             f"mgx.compile: backward reaches '{fn.name}', an op recorded before the compiled "
                             "function was called; compute everything that needs gradients inside fn"
                         )
-                    self.bind_rep(fn, fname, out)
                     fn._out = out
                     try:
                         if fn.backward_on_arrays:
@@ -380,7 +482,7 @@ class _Tracer:
                             single = type(gxs) is not tuple
                             if single:
                                 gxs = (gxs,)
-                            call = f"{fname}.backward({gyn})"
+                            call = f"{{f}}.backward({gyn})"
                         else:
                             self.paused += 1
                             try:
@@ -388,7 +490,7 @@ class _Tracer:
                             finally:
                                 self.paused -= 1
                             single = False
-                            call = f"_tensor_backward({fname}, {gyn})"
+                            call = f"_tensor_backward({{f}}, {gyn})"
                     finally:
                         fn._out = None
                     if len(gxs) != len(fn_inputs):
@@ -396,15 +498,26 @@ class _Tracer:
                             f"{fn.name}: backward returned {len(gxs)} gradients for {len(fn_inputs)} inputs"
                         )
                     need = fn.needs_input_grad
-                    outs = []
-                    for i, gx in enumerate(gxs):
-                        if gx is not None and need[i]:
-                            n = self.new("g")
-                            outs.append(n)
-                        else:
-                            outs.append("_")
-                    target = outs[0] if single else ", ".join(outs) + ("," if len(outs) == 1 else "")
-                    self.emit(f"{target} = {call}", f"backward of {fn.name}")
+                    lowered = self.lower_backward(fn, gy, gyn, out, need, gxs)
+                    if lowered is not None:
+                        outs = lowered
+                    else:
+                        if fname is None:  # its forward was lowered, its backward is not
+                            fname = self.twin(fn, *self.pending[id(fn)])
+                        self.bind_rep(fn, fname, out)
+                        kept = self.state.get(id(fn))
+                        if kept:  # its forward was lowered: hand the twin what that forward kept
+                            sets = [f"{fname}.{k} = {h.name}" for k, h in kept.items() if k != "index"]
+                            self.emit("; ".join(sets))
+                        outs = []
+                        for i, gx in enumerate(gxs):
+                            if gx is not None and need[i]:
+                                n = self.new("g")
+                                outs.append(n)
+                            else:
+                                outs.append("_")
+                        target = outs[0] if single else ", ".join(outs) + ("," if len(outs) == 1 else "")
+                        self.emit(f"{target} = {call.format(f=fname)}", f"backward of {fn.name}")
                     for i, x in enumerate(fn_inputs):
                         gx = gxs[i]
                         creator = x.creator if x._vc is None else creator_read_by(x, fn._recorded_at)
@@ -420,9 +533,7 @@ class _Tracer:
                                 if prev is None:
                                     grads[creator] = (gx, gxn)
                                 else:
-                                    n = self.new("g")
-                                    self.emit(f"{n} = {prev[1]} + {gxn}", "gradients add up")
-                                    grads[creator] = (prev[0] + gx, n)
+                                    grads[creator] = self.add_up(prev, gx, gxn)
                         if creator is not None:
                             left = pending[creator] - 1
                             pending[creator] = left
@@ -462,10 +573,46 @@ class _Tracer:
                 sets.append(f"{fname}._originals = {{{kv}}}")
         self.emit("; ".join(sets))
 
+    def add_up(self, prev: tuple[Any, str], gx: Any, gxn: str) -> tuple[Any, str]:
+        """Two gradients of one value add up (``prev + gx``, as the engine adds them)."""
+        total = prev[0] + gx
+        if type(prev[0]) is np.ndarray and type(gx) is np.ndarray:
+            L = _Lowerer(self)
+            with np.errstate(all="ignore"):
+                h = L.uf("add", _H(prev[1], prev[0]), _H(gxn, gx))
+            if _same_bits(h.arr, total):
+                h_step = L.steps[0]
+                h_step.comment = "gradients add up"
+                self.lines.append(h_step)
+                return total, h.name
+        n = self.new("g")
+        self.emit(f"{n} = {prev[1]} + {gxn}", "gradients add up")
+        return total, n
+
     def fit(self, gx: Any, gxn: str, x: Tensor, fn: Any, i: int) -> tuple[Any, str]:
         """``autograd._fit`` (without create_graph): recorded as the NumPy it does."""
         new = _ag._fit(gx, x, fn, i, False)
         xd = x.data
+        if gxn in self.lowered and new.shape == np.shape(gx) and new.dtype == np.asarray(gx).dtype:
+            # only a NumPy scalar made an array: the plan's own lines take either (and give an
+            # array to any other code that reads the value, see _Step.code)
+            return new, gxn
+        if type(gx) is np.ndarray and gx.shape != xd.shape and gx.ndim >= len(xd.shape):
+            lead = gx.ndim - len(xd.shape)
+            axes = tuple(range(lead)) + tuple(
+                lead + j for j, s in enumerate(xd.shape) if s == 1 and gx.shape[lead + j] != 1
+            )
+            if axes:  # sum_to(gx, shape), as its two NumPy calls
+                L = _Lowerer(self)
+                with np.errstate(all="ignore"):
+                    summed = f"{{0}}.sum(axis={axes!r}, keepdims=True).reshape({tuple(xd.shape)!r})"
+                    h = L.ex(summed, _H(gxn, gx))
+                    if gx.dtype != xd.dtype:
+                        h = L.ex(f"{{0}}.astype(np.{xd.dtype})", h)
+                if _same_bits(h.arr, new):
+                    L.steps[0].comment = f"undo broadcasting into input {i} of {fn.name}"
+                    self.lines.extend(L.steps)
+                    return new, h.name
         expr = gxn
         if type(gx) is not np.ndarray:
             expr = f"np.asarray({expr})"
@@ -536,6 +683,329 @@ class _Tracer:
             "tensor from the function and use its value outside, or use "
             "mgx.compile(fn, fallback=True) to run this function eagerly"
         )
+
+
+# --------------------------------------------------------------------------- #
+# Lowering: hot ops written as direct NumPy lines, into reusable buffers
+# --------------------------------------------------------------------------- #
+class _H:
+    """A value of the plan while it is being lowered: its name, and its array at the trace."""
+
+    __slots__ = ("name", "arr", "sfx")
+
+    def __init__(self, name: str, arr: Any, sfx: str = "") -> None:
+        self.name, self.arr, self.sfx = name, arr, sfx
+
+    @property
+    def T(self) -> _H:  # noqa: N802 - NumPy's name
+        return _H(self.name, self.arr.T, ".T")
+
+
+class _Step:
+    """One lowered NumPy call: ``out = np.<fn>(args)`` (kind "uf": a ufunc, may write into a
+    buffer or in place into a dying argument; "mm": matmul, may write into a buffer) or
+    ``out = <template>`` (kind "ex": a fresh array)."""
+
+    __slots__ = ("out", "kind", "fn", "args", "shape", "dtype", "comment", "errstate")
+
+    def __init__(self, out: str, kind: str, fn: str, args: list[Any], arr: np.ndarray) -> None:
+        self.out, self.kind, self.fn, self.args = out, kind, fn, args
+        self.shape, self.dtype = arr.shape, arr.dtype
+        self.comment = ""
+        self.errstate = False
+
+    def reads(self) -> list[str]:
+        return [a.name for a in self.args if isinstance(a, _H)]
+
+    def code(self, target: str | None, pinned: bool) -> str:
+        """The line; ``target``: the array to write into; ``pinned``: opaque code reads the value."""
+        args = [f"{a.name}{a.sfx}" if isinstance(a, _H) else a for a in self.args]
+        op = _OPERATORS.get(self.fn) if self.kind == "uf" and self.shape == () else None
+        if op is not None and self.dtype.kind == "f":
+            # 0-d floats: NumPy's scalar arithmetic (IEEE-rounded as the array loop, 10x quicker)
+            expr = f"{op}{args[0]}" if len(args) == 1 else f"{args[0]} {op} {args[1]}"
+        elif self.kind == "ex":
+            expr = self.fn.format(*args)
+        else:
+            fn = "matmul" if self.kind == "mm" else self.fn
+            expr = f"np.{fn}({', '.join(args)}{'' if target is None else f', out={target}'})"
+        if pinned and self.shape == ():
+            expr = f"np.asarray({expr})"  # (NumPy gives a 0-d result as a scalar: the engine's array)
+        return f"{self.out} = {expr}"
+
+
+_OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "negative": "-"}
+
+
+class _Lowerer:
+    """Builds the steps of one lowered op, running each at the trace to know its value."""
+
+    def __init__(self, tr: _Tracer) -> None:
+        self.tr = tr
+        self.steps: list[_Step] = []
+        self.known: tuple[Any, ...] = ()  # the eager results of the op being lowered
+        self.fn: Any = None  # the op being lowered
+        self.state: dict[str, _H] | None = None  # what its lowered forward keeps for its backward
+
+    def _run(self, kind: str, fn: str, args: tuple[Any, ...], known: Any = None) -> _H:
+        for a in args:
+            if not isinstance(a, _H) and (type(a) not in (int, float) or not np.isfinite(a)):
+                raise TypeError(f"lowering: argument {a!r}")
+        vals = [a.arr if isinstance(a, _H) else a for a in args]
+        # (run inside the tracer's np.errstate(all="ignore"): the eager run warned already)
+        if known is not None:  # the op's own result of this very call (a matmul not run twice)
+            arr = known
+        elif kind == "ex":
+            code = _EX_CODE.get(fn)
+            if code is None:
+                code = _EX_CODE[fn] = builtins.compile(
+                    fn.format(*(f"_{i}" for i in range(len(args)))), "<lowering>", "eval"
+                )
+            arr = eval(code, _EX_GLOBALS, {f"_{i}": v for i, v in enumerate(vals)})  # noqa: S307
+        else:
+            arr = getattr(np, fn)(*vals)
+        if type(arr) is not np.ndarray:
+            arr = np.asarray(arr)
+        texts: list[Any] = []
+        for a in args:
+            if not isinstance(a, _H):
+                texts.append(repr(a))
+            elif arr.ndim == 0 and not a.sfx and a.arr.ndim == 0 and a.name in self.tr.ns:
+                texts.append(_H(self.tr.scalar(a.name), a.arr))  # a 0-d constant as a NumPy scalar
+            else:
+                texts.append(a)
+        out = self.tr.new("u")
+        self.tr.lowered.add(out)
+        self.steps.append(_Step(out, kind, fn, texts, arr))
+        return _H(out, arr)
+
+    def uf(self, fn: str, *args: Any) -> _H:
+        return self._run("uf", fn, args)
+
+    def mm(self, a: _H, b: _H, known: Any = None) -> _H:
+        """``np.matmul(a, b)``; ``known``: the eager run's result of exactly this call, if at hand."""
+        return self._run("mm", "matmul", (a, b), known)
+
+    def ex(self, template: str, *args: Any) -> _H:
+        return self._run("ex", template, args)
+
+
+def _onehot(p: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """The one-hot rows of CrossEntropy.backward (microgradx.ops.nn), made the same way."""
+    onehot = np.zeros(p.shape, dtype=p.dtype)
+    onehot[np.arange(p.shape[0]), index] = 1
+    return onehot
+
+
+_EX_GLOBALS = {"np": np, "_onehot": _onehot}
+
+
+def _same_bits(a: Any, b: Any) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    return bool(a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes())
+
+
+def _sigmoid(L: _Lowerer, x: _H) -> _H:
+    t = L.uf("negative", x)
+    t = L.uf("exp", t)
+    t = L.uf("add", 1, t)
+    return L.uf("divide", 1, t)
+
+
+def _matmul_ok(a: Any, b: Any) -> bool:
+    return bool(a.ndim == 2 and b.ndim == 2)
+
+
+#: op name -> (forward lowering, condition on the input arrays)
+def _cross_entropy(L: _Lowerer, x: _H, t: _H | None = None) -> _H | None:
+    """CrossEntropy.forward against class indices, call for call; p and log p are kept for its
+    backward (``L.state``)."""
+    fn = L.fn
+    if t is not None or fn.index is None or x.arr.ndim != 2 or fn.reduction not in ("mean", "sum"):
+        return None
+    z = L.uf("subtract", x, L.ex("{0}.max(axis=1, keepdims=True)", x))
+    e = L.uf("exp", z)
+    s = L.ex("{0}.sum(axis=1, keepdims=True)", e)
+    logp = L.uf("subtract", z, L.uf("log", s))
+    p = L.uf("divide", e, s)
+    rows = L.tr.const(np.arange(x.arr.shape[0]))
+    idx = L.tr.value(fn.index)
+    loss = L.uf("negative", L.ex("{0}[{1}, {2}]", logp, _H(rows, L.tr.ns[rows]), _H(idx, fn.index)))
+    L.state = {"p": p, "logp": logp, "index": _H(idx, fn.index)}
+    return L.ex("{0}.mean()" if fn.reduction == "mean" else "{0}.sum()", loss)
+
+
+def _forward_table() -> dict[type, Any]:
+    from .ops import arithmetic as ar
+    from .ops import elementwise as el
+    from .ops import linalg as la
+    from .ops import nn as nn_ops
+
+    return {
+        ar.Add: lambda L, a, b: L.uf("add", a, b),
+        ar.Sub: lambda L, a, b: L.uf("subtract", a, b),
+        ar.Mul: lambda L, a, b: L.uf("multiply", a, b),
+        ar.Div: lambda L, a, b: L.uf("divide", a, b),
+        ar.Neg: lambda L, x: L.uf("negative", x),
+        el.Exp: lambda L, x: L.uf("exp", x),
+        el.Tanh: lambda L, x: L.uf("tanh", x),
+        el.Sigmoid: _sigmoid,
+        # (MatMul.forward is np.matmul(a, b): the eager output is this call's result)
+        la.MatMul: lambda L, a, b: L.mm(a, b, L.known[0]) if _matmul_ok(a.arr, b.arr) else None,
+        nn_ops.CrossEntropy: _cross_entropy,
+    }
+
+
+def _backward_table() -> dict[type, Any]:
+    """op -> f(L, fn, gy, inputs, out, need) giving the input gradients (None where not needed)."""
+    from .ops import arithmetic as ar
+    from .ops import elementwise as el
+    from .ops import linalg as la
+    from .ops import nn as nn_ops
+
+    def div(L: _Lowerer, fn: Any, gy: _H, ins: list[_H], y: _H, need: Any) -> Any:
+        a, b = ins
+        ga = L.uf("divide", gy, b) if need[0] else None
+        gb = None
+        if need[1]:
+            q = L.uf("divide", L.uf("divide", a, b), b)
+            gb = L.uf("multiply", L.uf("negative", gy), q)
+        return ga, gb
+
+    def sigmoid(L: _Lowerer, fn: Any, gy: _H, ins: list[_H], y: _H, need: Any) -> Any:
+        return (L.uf("multiply", L.uf("multiply", gy, y), L.uf("subtract", 1, y)),)
+
+    def matmul(L: _Lowerer, fn: Any, gy: _H, ins: list[_H], y: _H, need: Any) -> Any:
+        a, b = ins
+        if not _matmul_ok(a.arr, b.arr):
+            return None
+        # (MatMul.backward computes gy @ b.T and a.T @ gy for 2-D operands: the eager gradients)
+        ga = L.mm(gy, b.T, L.known[0]) if need[0] else None
+        return ga, (L.mm(a.T, gy, L.known[1]) if need[1] else None)
+
+    def cross_entropy(L: _Lowerer, fn: Any, gy: _H, ins: list[_H], y: _H, need: Any) -> Any:
+        st = L.tr.state.get(id(fn))
+        if st is None:
+            return None
+        n = ins[0].arr.shape[0]
+        g = L.uf("multiply", gy, 1.0 / n) if fn.reduction == "mean" else gy
+        onehot = L.ex("_onehot({0}, {1})", st["p"], st["index"])
+        return (L.uf("multiply", L.uf("subtract", st["p"], onehot), g),)
+
+    return {
+        ar.Add: lambda L, fn, gy, ins, y, need: (gy, gy),
+        ar.Sub: lambda L, fn, gy, ins, y, need: (gy, L.uf("negative", gy) if need[1] else None),
+        ar.Mul: lambda L, fn, gy, ins, y, need: (
+            L.uf("multiply", gy, ins[1]) if need[0] else None,
+            L.uf("multiply", gy, ins[0]) if need[1] else None,
+        ),
+        ar.Div: div,
+        ar.Neg: lambda L, fn, gy, ins, y, need: (L.uf("negative", gy),),
+        el.Exp: lambda L, fn, gy, ins, y, need: (L.uf("multiply", gy, y),),
+        el.Tanh: lambda L, fn, gy, ins, y, need: (
+            L.uf("multiply", gy, L.uf("subtract", 1, L.uf("multiply", y, y))),
+        ),
+        el.Sigmoid: sigmoid,
+        la.MatMul: matmul,
+        nn_ops.CrossEntropy: cross_entropy,
+    }
+
+
+_EX_CODE: dict[str, Any] = {}
+_FORWARD: dict[type, Any] = {}
+_BACKWARD: dict[type, Any] = {}
+_IDENT = None
+
+
+def _assemble(items: list[Any], ret: str, ns: dict[str, Any]) -> list[str]:
+    """The plan's lines: opaque lines as they are, lowered steps with their outputs placed.
+
+    A lowered value that no opaque line names (no op twin, ``.grad``, user in-place write or
+    return sees it) is the plan's own: it goes into a buffer kept across calls, or is written
+    in place over an argument that dies at that step; dead lowered steps are dropped.
+    Everything an opaque line names is a fresh array, as in the eager run.
+    """
+    import re
+
+    global _IDENT
+    if _IDENT is None:
+        _IDENT = re.compile(r"[A-Za-z_]\w*")
+    steps = [it for it in items if isinstance(it, _Step)]
+    produced = {s.out for s in steps}
+    pinned: set[str] = set()
+    for it in items:
+        if not isinstance(it, _Step):
+            pinned.update(n for n in _IDENT.findall(it) if n in produced)
+    pinned.update(n for n in _IDENT.findall(ret) if n in produced)
+    # dead steps: read by nothing later and not pinned
+    live = set(pinned)
+    keep: list[Any] = []
+    for it in reversed(items):
+        if isinstance(it, _Step):
+            if it.out not in live:
+                continue
+            live.update(it.reads())
+        keep.append(it)
+    keep.reverse()
+    last: dict[str, int] = {}
+    for k, it in enumerate(keep):
+        if isinstance(it, _Step):
+            for n in it.reads():
+                last[n] = k
+    storage: dict[str, str] = {}  # lowered, unpinned value -> the expression of its array ("" fresh)
+    free: dict[tuple[Any, ...], list[str]] = {}
+    out: list[str] = []
+    count = 0
+    quiet = False
+    for k, it in enumerate(keep):
+        if not isinstance(it, _Step):
+            out.append(it)
+            quiet = False
+            continue
+        target: str | None = None
+        inplace = None
+        if it.out not in pinned and it.kind != "ex" and it.shape != ():
+            if it.kind == "uf":
+                for a in it.args:
+                    if (
+                        isinstance(a, _H)
+                        and not a.sfx
+                        and a.name in storage
+                        and last.get(a.name) == k
+                        and a.arr.shape == it.shape
+                        and a.arr.dtype == it.dtype
+                    ):
+                        inplace = a.name
+                        target = a.name
+                        break
+            if target is None:
+                pool = free.get((it.shape, it.dtype.str))
+                if pool:
+                    target = pool.pop()
+                else:
+                    count += 1
+                    target = f"_buf{count}"
+                    ns[target] = np.empty(it.shape, it.dtype)
+        line = it.code(target, it.out in pinned)
+        if it.comment:
+            line += f"  # {it.comment}"
+        if it.errstate and not quiet:  # (one block for a run of steps that ignore over/underflow)
+            out.append('with np.errstate(over="ignore", under="ignore"):')
+        quiet = it.errstate
+        out.append("    " + line if quiet else line)
+        if it.out not in pinned:
+            storage[it.out] = (storage[inplace] if inplace is not None else target) or ""
+        for n in set(it.reads()):
+            if last.get(n) == k and n in storage and n != inplace:
+                buf = storage.pop(n)
+                if buf.startswith("_buf"):
+                    arr = ns[buf]
+                    free.setdefault((arr.shape, arr.dtype.str), []).append(buf)
+        if inplace is not None:
+            storage.pop(inplace, None)
+        if it.out not in last and it.out in storage:  # (pinned outputs are fresh; unread ones are dropped)
+            storage.pop(it.out)
+    return out
 
 
 # --------------------------------------------------------------------------- #
@@ -628,6 +1098,36 @@ def _patches(tr: _Tracer) -> list[tuple[Any, str, Any]]:
             tr.created(self, data)
 
     patch(Tensor, "__init__", tensor_init)
+
+    from .ops import nn as _nn_ops
+
+    target_fn = _nn_ops._target
+
+    def traced_target(op: str, target: Any, n: int, c: int) -> tuple[str, Any]:
+        kind, out = target_fn(op, target, n, c)
+        src = target.data if isinstance(target, Tensor) else target
+        if kind == "index" and not tr.paused and isinstance(src, np.ndarray) and id(src) in tr.names:
+            # class indices that come with the call: checked and made integers at each replay
+            name = tr.new()
+            tr.emit(
+                f"_, {name} = {tr.const(target_fn, '_target')}({op!r}, {tr.names[id(src)]}, {n}, {c})",
+                f"{op}: check the class indices  <- {_user_line()}",
+            )
+            tr.bind(out, name)
+        return kind, out
+
+    patch(_nn_ops, "_target", traced_target)
+
+    from_operand = Tensor.__dict__["_from_operand"].__func__
+
+    def traced_from_operand(cls: Any, x: Any, ref: Any) -> Tensor:
+        t = from_operand(cls, x, ref)
+        if not isinstance(x, np.ndarray):  # a fresh array made from a number: a constant of the plan
+            tr.born.add(id(t))
+            tr.keep.append(t)
+        return t  # type: ignore[no-any-return]
+
+    patch(Tensor, "_from_operand", classmethod(traced_from_operand))
 
     compare = Tensor.__dict__["_compare"]
 
@@ -771,6 +1271,20 @@ def _flatten(obj: Any, leaves: list[Any], sig: list[Any]) -> None:
         sig.append((type(obj), obj))
 
 
+def _fast_key(args: tuple[Any, ...]) -> Any:
+    """The signature of a call whose arguments are all distinct Tensors (the common case, made
+    quickly), or None; it is a different key from what :func:`_flatten` makes for the same call."""
+    key: list[Any] = [_state.enabled]
+    for a in args:
+        if type(a) is not Tensor:
+            return None
+        d = a.data
+        key.append((d.shape, d.dtype, a._rg))
+    if len(args) > 1 and len(set(map(id, args))) < len(args):
+        return None
+    return tuple(key)
+
+
 def _first(leaves: list[Any], obj: Any) -> int:
     for i, x in enumerate(leaves):
         if x is obj:
@@ -786,20 +1300,35 @@ def _modules(m: Any) -> list[Any]:
 
 
 class _Plan:
-    """One traced signature: the generated function, its source, and the ``training`` flags of the
-    modules the trace called (a module reached through a closure is not in the signature: a replay
-    after ``model.eval()`` would silently keep training mode, so a changed flag traces again)."""
+    """One traced signature: the generated function, its source, the ``training`` flags of the
+    modules the trace called, and the shape and dtype of each tensor it reads that is not an
+    argument (a parameter). These are not in the signature, yet a replay after ``model.eval()`` or
+    after a parameter's ``.data`` changed dtype would silently compute what the trace saw: when one
+    has changed, the call traces again."""
 
     def __init__(
-        self, source: str, run: Callable[..., Any], lines: int, modules: tuple[Any, ...] = ()
+        self,
+        source: str,
+        run: Callable[..., Any],
+        lines: int,
+        modules: tuple[Any, ...] = (),
+        guards: tuple[tuple[Tensor, Any, Any], ...] = (),
     ) -> None:
         self.source = source
         self.run = run
         self.lines = lines
         self.modes = [(m, m.training) for m in modules]
+        self.guards = guards
 
-    def modes_hold(self) -> bool:
-        return all(m.training is flag for m, flag in self.modes)
+    def holds(self) -> bool:
+        for m, flag in self.modes:
+            if m.training is not flag:
+                return False
+        for t, shape, dtype in self.guards:
+            d = t.data
+            if type(d) is not np.ndarray or d.shape != shape or d.dtype != dtype:
+                return False
+        return True
 
 
 _EAGER = object()
@@ -825,11 +1354,15 @@ class Compiled:
         return self._latest.source
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        leaves: list[Any] = []
-        sig: list[Any] = [_state.enabled]
-        _flatten(args, leaves, sig)
-        _flatten(kwargs, leaves, sig)
-        key = tuple(sig)
+        key = _fast_key(args) if not kwargs else None
+        if key is not None:
+            leaves: list[Any] = list(args)
+        else:
+            leaves = []
+            sig: list[Any] = [_state.enabled]
+            _flatten(args, leaves, sig)
+            _flatten(kwargs, leaves, sig)
+            key = tuple(sig)
         plan = self.plans.get(key)
         if plan is None:
             return self._trace(key, leaves, args, kwargs)
@@ -837,7 +1370,7 @@ class Compiled:
         if plan is _EAGER or _ag._anomaly is not None or _ag._hook_count[0]:
             # a plan replays no hooks and checks no anomalies: with either on, run eagerly
             return self.fn(*args, **kwargs)
-        if not plan.modes_hold():  # a module's train()/eval() changed since the trace: trace again
+        if not plan.holds():  # a module's train()/eval() or a parameter's shape or dtype changed
             del self.plans[key]
             return self._trace(key, leaves, args, kwargs)
         self._latest = plan
@@ -851,6 +1384,9 @@ class Compiled:
     def _trace(self, key: Any, leaves: list[Any], args: Any, kwargs: Any) -> Any:
         if _ag._tracer is not None:
             raise TraceError("mgx.compile: a compiled function was called while another one is tracing")
+        if not _FORWARD:
+            _FORWARD.update(_forward_table())
+            _BACKWARD.update(_backward_table())
         tr = _Tracer(self.fallback)
         params = []
         for i, x in enumerate(leaves):
@@ -881,11 +1417,11 @@ class Compiled:
             self._store(key, _EAGER)
             return result
         ret = _returns(tr, result)
-        body = "\n".join("    " + line for line in tr.lines) or "    pass"
+        ns = dict(tr.ns)
+        lines = _assemble(tr.lines, ret, ns)
         name = getattr(self.fn, "__name__", "fn")
         name = name if name.isidentifier() else "fn"
-        source = f"def {name}_plan({', '.join(params)}):\n{body}\n    return {ret}\n"
-        ns = dict(tr.ns)
+        source = _source(f"{name}_plan", params, lines, ret)
         ns.update(
             np=np,
             sum_to=sum_to,
@@ -894,9 +1430,12 @@ class Compiled:
             _run_user_forward=_run_user_forward,
             _tensor_backward=_tensor_backward,
             _dropout_scale=_dropout_scale,
+            _onehot=_onehot,
         )
         exec(builtins.compile(source, f"<mgx.compile {name}>", "exec"), ns)
-        plan = _Plan(source, ns[f"{name}_plan"], len(tr.lines), tuple(tr.modules.values()))
+        plan = _Plan(
+            source, ns[f"{name}_plan"], len(lines), tuple(tr.modules.values()), tuple(tr.guards.values())
+        )
         self._store(key, plan)
         self._latest = plan
         return result
@@ -905,6 +1444,50 @@ class Compiled:
         self.plans[key] = plan
         while len(self.plans) > self.cache_size:
             self.plans.popitem(last=False)
+
+
+#: A plan longer than this many lines is cut into functions of this size (Python compiles one
+#: function of a million lines slowly, and a frame of a million locals is large).
+CHUNK = 2000
+_LOCAL = None
+
+
+def _source(name: str, params: list[str], lines: list[str], ret: str) -> str:
+    """The plan as Python: one function, or for a long plan, chunks of ``CHUNK`` lines that the
+    plan function calls in turn, passing on the values a later chunk reads."""
+    if len(lines) <= CHUNK:
+        body = "\n".join("    " + line for line in lines) or "    pass"
+        return f"def {name}({', '.join(params)}):\n{body}\n    return {ret}\n"
+    import re
+
+    global _LOCAL
+    if _LOCAL is None:  # the plan's local names (the tracer's v1, g2, r3, u4, v_a0, a0, _given)
+        _LOCAL = re.compile(r"\b(?:[vgrua]\d+|v_a\d+|_given)\b")
+    chunks: list[list[str]] = [[]]
+    for line in lines:  # (a `with` block's indented lines stay with it)
+        if len(chunks[-1]) >= CHUNK and not line.startswith(" "):
+            chunks.append([])
+        chunks[-1].append(line)
+    used = [set(_LOCAL.findall("\n".join(c))) for c in chunks]
+    later: set[str] = set(_LOCAL.findall(ret))
+    needs_after: list[set[str]] = []
+    for u in reversed(used):
+        needs_after.append(set(later))
+        later |= u
+    needs_after.reverse()
+    known = set(params)
+    out = []
+    main = []
+    for k, (c, u) in enumerate(zip(chunks, used, strict=True)):
+        ins = sorted(u & known)
+        outs = sorted((u - set(ins)) & needs_after[k])
+        body = "\n".join("    " + line for line in c)
+        back = f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})"
+        out.append(f"def {name}_{k}({', '.join(ins)}):\n{body}\n{back}\n")
+        main.append(f"    ({', '.join(outs)}{',' if len(outs) == 1 else ''}) = {name}_{k}({', '.join(ins)})")
+        known |= set(outs)
+    main_body = "\n".join(main)
+    return "\n".join(out) + f"\ndef {name}({', '.join(params)}):\n{main_body}\n    return {ret}\n"
 
 
 def _returns(tr: _Tracer, obj: Any) -> str:

@@ -9,6 +9,7 @@ NumPy code in the same order, so no tolerance is needed or allowed).
 from __future__ import annotations
 
 import ast
+import re
 
 import numpy as np
 import pytest
@@ -24,10 +25,12 @@ from tests.user_programs import MGX, _Interpreter, user_programs
 
 
 def same(a, b, what=""):
-    """Bit-for-bit equality of two arrays (values, shape, dtype; NaNs in the same places)."""
+    """Bit-for-bit equality of two arrays: values, shape, dtype, and the bytes themselves (so -0.0
+    is not 0.0 and NaN payloads match)."""
     a, b = np.asarray(a), np.asarray(b)
     assert a.dtype == b.dtype and a.shape == b.shape, f"{what}: {a.dtype}{a.shape} vs {b.dtype}{b.shape}"
     np.testing.assert_array_equal(a, b, err_msg=what, strict=True)
+    assert a.tobytes() == b.tobytes(), f"{what}: equal values but different bits (a -0.0 or a NaN payload)"
 
 
 def _permuted(arrays, rng):
@@ -432,3 +435,190 @@ def test_hooks_and_anomaly_mode_registered_after_the_trace_are_not_skipped():
     np.testing.assert_array_equal(seen[0], [3.0, 4.0])
     with mgx.detect_anomaly(), pytest.raises(mgx.AnomalyError):
         step(mgx.tensor(np.array([np.nan, 1.0])))
+
+
+# --------------------------------------------------------------------------- #
+# hot ops as direct NumPy lines, buffers kept across calls
+# --------------------------------------------------------------------------- #
+_LOWERED = ("add", "sub", "mul", "div", "neg", "exp", "tanh", "sigmoid", "matmul")
+
+
+@st.composite
+def lowered_programs(draw):
+    """A chain over the ops the plan writes as NumPy lines (mgx.compile's _forward_table): their
+    operands are constants, parameters of broadcasting shapes, earlier values (reused: gradients
+    add up) or the value itself (x * x), on 0-d to 2-D float32/float64 values."""
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    shape = draw(st.sampled_from([(), (3,), (2, 3), (3, 3)]))
+    steps = []
+    for _ in range(draw(st.integers(1, 8))):
+        op = draw(st.sampled_from(_LOWERED))
+        if op in ("add", "sub", "mul", "div"):
+            other = draw(st.sampled_from(["const", "param", "param-row", "earlier", "self"]))
+            steps.append((op, other, draw(st.integers(0, 10))))
+        else:
+            steps.append((op, None, 0))
+    return dtype, shape, steps
+
+
+def _lowered_step(dtype, shape, steps):
+    rng = np.random.default_rng(0)
+    row = shape[-1:] if shape else ()
+    params = {
+        "param": mgx.tensor(rng.uniform(0.5, 1.5, shape).astype(dtype), requires_grad=True),
+        "param-row": mgx.tensor(rng.uniform(0.5, 1.5, row).astype(dtype), requires_grad=True),
+        "W": mgx.tensor(rng.uniform(-1, 1, (3, 3)).astype(dtype), requires_grad=True),
+    }
+
+    def step(x):
+        for p in params.values():
+            p.grad = None
+        y, seen = x, [x]
+        for op, other, k in steps:
+            if op == "matmul":
+                y = y @ params["W"] if y.ndim == 2 else y * params["param"]
+            elif op in ("neg", "exp", "tanh", "sigmoid"):
+                y = {"neg": lambda v: -v, "exp": lambda v: F.exp(F.tanh(v)), "tanh": F.tanh}.get(
+                    op, F.sigmoid
+                )(y)
+            else:
+                b = {"const": 0.75 + k / 8, "param": params["param"], "param-row": params["param-row"]}.get(
+                    other, seen[k % len(seen)] if other == "earlier" else y
+                )
+                if op == "div":
+                    b = b * b + 0.5 if isinstance(b, mgx.Tensor) else b
+                y = {"add": y + b, "sub": y - b, "mul": y * b, "div": y / b}[op]
+            seen.append(y)
+        loss = (y * 1.5).sum() + seen[len(seen) // 2].sum()
+        loss.backward()
+        return loss, y, [p.grad for p in params.values()]
+
+    return step
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(program=lowered_programs(), seed=st.integers(0, 2**16))
+def test_lowered_ops_with_buffers_equal_eager(program, seed):
+    """The plan's own NumPy lines (buffers reused, results written in place over dying values,
+    0-d arithmetic on NumPy scalars) give the eager values and gradients bit for bit, on two
+    replays with other inputs than the trace's; the first replay's results stay as they were."""
+    dtype, shape, steps = program
+    rng = np.random.default_rng(seed)
+    xs = [rng.uniform(-1.5, 1.5, shape).astype(dtype) for _ in range(3)]
+
+    def results(step, x):
+        xt = mgx.tensor(x.copy(), requires_grad=True)
+        loss, y, grads = step(xt)
+        return [loss.data, y.data, xt.grad.data] + [None if g is None else g.data for g in grads]
+
+    eager = [[None if r is None else r.copy() for r in results(_lowered_step(*program), x)] for x in xs]
+    compiled = mgx.compile(_lowered_step(*program))
+    got = [results(compiled, x) for x in xs]
+    kept = [[None if r is None else r.copy() for r in g] for g in got]
+    assert compiled.traces == 1
+    for g, k, e in zip(got, kept, eager, strict=True):
+        for a, b, c in zip(g, k, e, strict=True):
+            assert (a is None) == (c is None)
+            if a is not None:
+                same(a, c, "compiled vs eager")
+                same(a, b, "a later replay changed an earlier result")
+
+
+def _mlp_step(dtype=np.float64):
+    mgx.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 5, dtype=dtype), nn.Sigmoid(), nn.Linear(5, 3, dtype=dtype))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return model, step
+
+
+def test_the_mlp_step_is_written_as_numpy_calls():
+    """The book's MLP step (matmul, add, sigmoid, cross-entropy) has no op objects left in the
+    plan: each is np.matmul / np.add / ... lines, most writing into kept buffers."""
+    model, step = _mlp_step()
+    compiled = mgx.compile(step)
+    compiled(mgx.tensor(np.ones((4, 6))), np.array([0, 1, 2, 0]))
+    src = compiled.source
+    assert not re.search(r"\bf\d+\.(forward|backward)\(", src), src
+    for call in ("np.matmul(", "np.add(", "np.exp(", "np.divide(", "out=_buf"):
+        assert call in src, call
+
+
+def test_labels_passed_at_each_call_are_read_at_each_call():
+    """Regression: float class labels passed as an argument were made integers at the trace only,
+    so every replay used the trace's labels (a silently wrong loss and gradient). Now the plan
+    checks and converts them at each call, and out-of-range labels raise as eagerly."""
+    model, step = _mlp_step()
+    eager_model, eager_step = _mlp_step()
+    compiled = mgx.compile(step)
+    x = mgx.tensor(np.linspace(-1, 1, 24).reshape(4, 6))
+    for labels in ([0.0, 1.0, 2.0, 0.0], [2.0, 2.0, 1.0, 0.0], [1.0, 0.0, 0.0, 2.0]):
+        y = np.array(labels)
+        same(compiled(x, y).data, eager_step(x, y).data, f"loss for labels {labels}")
+        for p, q in zip(model.parameters(), eager_model.parameters(), strict=True):
+            same(p.data, q.data, "parameter")
+    assert compiled.traces == 1
+    with pytest.raises(ValueError, match="class index 3 is out of range"):
+        compiled(x, np.array([0.0, 3.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match="class index -1 is out of range"):
+        compiled(x, np.array([0.0, -1.0, 1.0, 1.0]))
+
+
+def test_a_parameter_given_another_dtype_traces_again():
+    """Parameters are read at each replay but are not arguments: when one's dtype or shape changes
+    (p.data = p.data.astype(...)), the plan (made for the old one, with buffers of its dtype)
+    is traced again rather than replayed."""
+    model, step = _mlp_step(np.float32)
+    eager_model, eager_step = _mlp_step(np.float32)
+    compiled = mgx.compile(step)
+    x, y = mgx.tensor(np.linspace(-1, 1, 24).reshape(4, 6)), np.array([0, 1, 2, 0])
+    for m in (model, eager_model):
+        compiled(x, y) if m is model else eager_step(x, y)
+        for p in m.parameters():
+            p.data = p.data.astype(np.float64)
+    same(compiled(x, y).data, eager_step(x, y).data, "loss")
+    for p, q in zip(model.parameters(), eager_model.parameters(), strict=True):
+        same(p.data, q.data, "parameter")
+        same(p.grad.data, q.grad.data, "grad")
+    assert compiled.traces == 2
+
+
+def test_lowered_forwards_with_backwards_run_by_their_ops():
+    """An in-place write between the forward and backward (here on a tensor the loss does not
+    read) makes the backward of every op run as the op's own code, after forwards that were written
+    as NumPy lines (matmul, add, sigmoid, cross-entropy: its softmax is handed over): equal to eager."""
+
+    def make():
+        model, _ = _mlp_step()
+        counter = mgx.tensor(np.zeros(3))
+
+        def bump():
+            nonlocal counter
+            counter += 1.0
+
+        def step(x, y):
+            model.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            bump()
+            loss.backward()
+            return loss
+
+        return model, step
+
+    (model, step), (eager_model, eager_step) = make(), make()
+    compiled = mgx.compile(step)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        x, y = mgx.tensor(rng.standard_normal((4, 6))), rng.integers(0, 3, 4)
+        same(compiled(x, y).data, eager_step(x, y).data, "loss")
+        for p, q in zip(model.parameters(), eager_model.parameters(), strict=True):
+            same(p.grad.data, q.grad.data, "grad")
+    assert "f" in compiled.source and re.search(r"\bf\d+\.backward\(", compiled.source)
+    assert "np.matmul(" in compiled.source
