@@ -259,7 +259,7 @@ class _Tracer:
             p = sys._getframe(2).f_locals["p"]
         elif cls in _FORWARD and self.lower_forward(fn, inputs, ins, out, f"{fn.name}  <- {where}"):
             # its twin is made only if its backward is not lowered too
-            self.pending[id(fn)] = (dict(fn.__dict__), needs, params)
+            self.pending[id(fn)] = (needs, params)
             return
         fname = self.twin(fn, fn.__dict__, needs, params)
         if p is not None:
@@ -503,7 +503,7 @@ class _Tracer:
                         outs = lowered
                     else:
                         if fname is None:  # its forward was lowered, its backward is not
-                            fname = self.twin(fn, *self.pending[id(fn)])
+                            fname = self.twin(fn, fn.__dict__, *self.pending[id(fn)])
                         self.bind_rep(fn, fname, out)
                         kept = self.state.get(id(fn))
                         if kept:  # its forward was lowered: hand the twin what that forward kept
@@ -850,6 +850,7 @@ def _forward_table() -> dict[type, Any]:
         el.Exp: lambda L, x: L.uf("exp", x),
         el.Tanh: lambda L, x: L.uf("tanh", x),
         el.Sigmoid: _sigmoid,
+        el.ReLU: lambda L, x: L.uf("maximum", x, 0),
         # (MatMul.forward is np.matmul(a, b): the eager output is this call's result)
         la.MatMul: lambda L, a, b: L.mm(a, b, L.known[0]) if _matmul_ok(a.arr, b.arr) else None,
         nn_ops.CrossEntropy: _cross_entropy,
@@ -874,6 +875,10 @@ def _backward_table() -> dict[type, Any]:
 
     def sigmoid(L: _Lowerer, fn: Any, gy: _H, ins: list[_H], y: _H, need: Any) -> Any:
         return (L.uf("multiply", L.uf("multiply", gy, y), L.uf("subtract", 1, y)),)
+
+    def relu(L: _Lowerer, fn: Any, gy: _H, ins: list[_H], y: _H, need: Any) -> Any:
+        passes = L.uf("invert", L.uf("less_equal", y, 0))  # (ReLU.backward: gy * (~(y <= 0)) as y's dtype)
+        return (L.uf("multiply", gy, L.ex(f"{{0}}.astype(np.{y.arr.dtype})", passes)),)
 
     def matmul(L: _Lowerer, fn: Any, gy: _H, ins: list[_H], y: _H, need: Any) -> Any:
         a, b = ins
@@ -906,6 +911,7 @@ def _backward_table() -> dict[type, Any]:
             L.uf("multiply", gy, L.uf("subtract", 1, L.uf("multiply", y, y))),
         ),
         el.Sigmoid: sigmoid,
+        el.ReLU: relu,
         la.MatMul: matmul,
         nn_ops.CrossEntropy: cross_entropy,
     }
@@ -1421,7 +1427,8 @@ class Compiled:
         lines = _assemble(tr.lines, ret, ns)
         name = getattr(self.fn, "__name__", "fn")
         name = name if name.isidentifier() else "fn"
-        source = _source(f"{name}_plan", params, lines, ret)
+        pieces = _source(f"{name}_plan", params, lines, ret)
+        source = "\n".join(pieces)
         ns.update(
             np=np,
             sum_to=sum_to,
@@ -1432,7 +1439,8 @@ class Compiled:
             _dropout_scale=_dropout_scale,
             _onehot=_onehot,
         )
-        exec(builtins.compile(source, f"<mgx.compile {name}>", "exec"), ns)
+        for piece in pieces:
+            exec(builtins.compile(piece, f"<mgx.compile {name}>", "exec"), ns)
         plan = _Plan(
             source, ns[f"{name}_plan"], len(lines), tuple(tr.modules.values()), tuple(tr.guards.values())
         )
@@ -1452,12 +1460,13 @@ CHUNK = 2000
 _LOCAL = None
 
 
-def _source(name: str, params: list[str], lines: list[str], ret: str) -> str:
-    """The plan as Python: one function, or for a long plan, chunks of ``CHUNK`` lines that the
-    plan function calls in turn, passing on the values a later chunk reads."""
+def _source(name: str, params: list[str], lines: list[str], ret: str) -> list[str]:
+    """The plan as Python functions: one, or for a long plan, chunks of ``CHUNK`` lines that the
+    plan function (the last) calls in turn, passing on the values a later chunk reads. (Each is
+    compiled on its own: the syntax tree of a million lines at once would take gigabytes.)"""
     if len(lines) <= CHUNK:
         body = "\n".join("    " + line for line in lines) or "    pass"
-        return f"def {name}({', '.join(params)}):\n{body}\n    return {ret}\n"
+        return [f"def {name}({', '.join(params)}):\n{body}\n    return {ret}\n"]
     import re
 
     global _LOCAL
@@ -1469,25 +1478,25 @@ def _source(name: str, params: list[str], lines: list[str], ret: str) -> str:
             chunks.append([])
         chunks[-1].append(line)
     used = [set(_LOCAL.findall("\n".join(c))) for c in chunks]
-    later: set[str] = set(_LOCAL.findall(ret))
-    needs_after: list[set[str]] = []
-    for u in reversed(used):
-        needs_after.append(set(later))
-        later |= u
-    needs_after.reverse()
+    last: dict[str, int] = {}  # name -> the last chunk that reads or writes it
+    for k, u in enumerate(used):
+        for n in u:
+            last[n] = k
+    for n in _LOCAL.findall(ret):
+        last[n] = len(chunks)
     known = set(params)
     out = []
     main = []
     for k, (c, u) in enumerate(zip(chunks, used, strict=True)):
         ins = sorted(u & known)
-        outs = sorted((u - set(ins)) & needs_after[k])
+        outs = sorted(n for n in u - known if last[n] > k)
         body = "\n".join("    " + line for line in c)
         back = f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})"
         out.append(f"def {name}_{k}({', '.join(ins)}):\n{body}\n{back}\n")
         main.append(f"    ({', '.join(outs)}{',' if len(outs) == 1 else ''}) = {name}_{k}({', '.join(ins)})")
         known |= set(outs)
     main_body = "\n".join(main)
-    return "\n".join(out) + f"\ndef {name}({', '.join(params)}):\n{main_body}\n    return {ret}\n"
+    return out + [f"def {name}({', '.join(params)}):\n{main_body}\n    return {ret}\n"]
 
 
 def _returns(tr: _Tracer, obj: Any) -> str:

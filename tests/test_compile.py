@@ -440,7 +440,7 @@ def test_hooks_and_anomaly_mode_registered_after_the_trace_are_not_skipped():
 # --------------------------------------------------------------------------- #
 # hot ops as direct NumPy lines, buffers kept across calls
 # --------------------------------------------------------------------------- #
-_LOWERED = ("add", "sub", "mul", "div", "neg", "exp", "tanh", "sigmoid", "matmul")
+_LOWERED = ("add", "sub", "mul", "div", "neg", "exp", "tanh", "sigmoid", "relu", "matmul")
 
 
 @st.composite
@@ -477,10 +477,13 @@ def _lowered_step(dtype, shape, steps):
         for op, other, k in steps:
             if op == "matmul":
                 y = y @ params["W"] if y.ndim == 2 else y * params["param"]
-            elif op in ("neg", "exp", "tanh", "sigmoid"):
-                y = {"neg": lambda v: -v, "exp": lambda v: F.exp(F.tanh(v)), "tanh": F.tanh}.get(
-                    op, F.sigmoid
-                )(y)
+            elif op in ("neg", "exp", "tanh", "sigmoid", "relu"):
+                y = {
+                    "neg": lambda v: -v,
+                    "exp": lambda v: F.exp(F.tanh(v)),
+                    "tanh": F.tanh,
+                    "relu": F.relu,
+                }.get(op, F.sigmoid)(y)
             else:
                 b = {"const": 0.75 + k / 8, "param": params["param"], "param-row": params["param-row"]}.get(
                     other, seen[k % len(seen)] if other == "earlier" else y

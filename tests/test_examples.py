@@ -96,3 +96,19 @@ def test_the_digits_demo_reaches_95_percent_and_writes_its_artefacts(tmp_path):
     assert list(weights) == ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]
     if shutil.which("dot"):
         assert "matmul" in Path(result["graph"]).read_text()
+
+
+def test_the_digits_demo_compiled_gives_the_eager_losses_and_accuracy_exactly(tmp_path):
+    # mgx.compile replays the very NumPy calls of the eager step, in the same order, on the same
+    # arrays (docs/compile.md), and the demo seeds its data split, weights and shuffling: the loss
+    # curve and the accuracy must be the eager ones bit for bit, not merely close
+    main = load("demo.py")["main"]
+    eager = main(str(tmp_path / "eager"), epochs=2, quiet=True)
+    compiled = main(str(tmp_path / "compiled"), epochs=2, quiet=True, compile=True)
+    assert len(eager["history"]["loss"]) == 2
+    assert compiled["history"]["loss"] == eager["history"]["loss"]
+    assert compiled["history"]["test_acc"] == eager["history"]["test_acc"]
+    assert compiled["test_acc"] == eager["test_acc"]
+    # 45 batches an epoch, the last of 29 images: 2 signatures, 2 traces, 88 replays
+    assert compiled["mode"] == "compiled (mgx.compile): 2 traces, 88 replays"
+    assert eager["mode"] == "eager"
