@@ -181,11 +181,11 @@ class _Tracer:
         self.op_log: list[tuple[type, int, str]] = []  # (op class, line index, output name)
         self.paused = 0
         self.count = 0
-        self.modules: dict[int, Any] = {}  # id -> every Module called while tracing (its flag is frozen)
+        self.modules: dict[int, Any] = {}  # id -> (module, its flag when fn first used it, or None)
         self.scalars: dict[str, str] = {}  # 0-d constant -> its NumPy-scalar twin
         self.born: set[int] = set()  # ids of constant tensors made inside fn from Python numbers
         self.state: dict[int, dict[str, _H]] = {}  # id(op) -> what its lowered forward kept
-        self.guards: dict[int, tuple[Tensor, Any, Any]] = {}  # tensors read, with their shape, dtype
+        self.guards: dict[int, tuple[Tensor, Any, Any, bool]] = {}  # tensors read: shape, dtype, rg
         self.lowered: set[str] = set()  # names of values the plan's own NumPy lines make
         self.pending: dict[int, Any] = {}  # id(op) with a lowered forward -> what its twin would need
 
@@ -220,6 +220,8 @@ class _Tracer:
             return self.args[k]
         if k not in self.objs:
             label = "".join(c if c.isalnum() else "_" for c in (t.name or "")) or "t"
+            if not label.isidentifier():  # (a name such as "0.weight" starts with a digit)
+                label = "t_" + label
             self.objs[k] = self.const(t, f"{'p' if t._rg else label}_")
             self.keep.append(t)
         return self.objs[k]
@@ -235,7 +237,7 @@ class _Tracer:
             name = self.new()
             self.emit(f"{name} = {self.tensor_name(t)}.data")
             if id(t) not in self.args:  # a parameter (or other tensor) read at each replay
-                self.guards[id(t)] = (t, arr.shape, arr.dtype)
+                self.guards[id(t)] = (t, arr.shape, arr.dtype, t._rg)
         else:
             name = self.const(arr)
         self.bind(arr, name)
@@ -291,15 +293,25 @@ class _Tracer:
         fname = self.new("f")
         self.ns[fname] = rep
         self.reps[id(fn)] = fname
-        dyn = {
-            k: self.names[id(v)]
-            for k, v in params.items()
-            if isinstance(v, np.ndarray) and id(v) in self.names
-        }
+        dyn = {k: e for k, v in params.items() if (e := self.dynamic(v)) is not None}
         if dyn:
             args = ", ".join(f"{k}={dyn[k] if k in dyn else self.const(v)}" for k, v in params.items())
             self.emit(f"{fname}.__init__({args})")
         return fname
+
+    def dynamic(self, v: Any) -> str | None:
+        """The plan's expression for an op parameter that holds an array computed in fn (an index
+        from an argument, alone or in a tuple), or None for a constant."""
+        if isinstance(v, np.ndarray):
+            return self.names.get(id(v))
+        if isinstance(v, tuple):
+            parts = [self.dynamic(x) for x in v]
+            if any(p is not None for p in parts):
+                inner = ", ".join(
+                    p if p is not None else self.const(x) for p, x in zip(parts, v, strict=True)
+                )
+                return f"({inner}{',' if len(v) == 1 else ''})"
+        return None
 
     def lower_forward(
         self, fn: Any, inputs: tuple[Tensor, ...], ins: list[str], out: Tensor, note: str
@@ -646,8 +658,8 @@ class _Tracer:
     def created(self, t: Tensor, source: Any) -> None:
         """A Tensor made inside fn (``mgx.tensor(...)``): a fresh copy of its value each call."""
         src = self.names.get(id(source)) if isinstance(source, np.ndarray) else None
-        if src is None and isinstance(source, Tensor):
-            src = self.names.get(id(source.data))
+        if src is None and isinstance(source, Tensor):  # mgx.tensor(g): g's value at each call
+            src = self.value(source.data, source)
         name = self.new()
         if src is None:
             self.emit(f"{name} = {self.const(t.data.copy())}.copy()", f"tensor  <- {_user_line()}")
@@ -706,11 +718,14 @@ class _Step:
     buffer or in place into a dying argument; "mm": matmul, may write into a buffer) or
     ``out = <template>`` (kind "ex": a fresh array)."""
 
-    __slots__ = ("out", "kind", "fn", "args", "shape", "dtype", "comment", "errstate")
+    __slots__ = ("out", "kind", "fn", "args", "shape", "dtype", "c_order", "comment", "errstate")
 
     def __init__(self, out: str, kind: str, fn: str, args: list[Any], arr: np.ndarray) -> None:
         self.out, self.kind, self.fn, self.args = out, kind, fn, args
         self.shape, self.dtype = arr.shape, arr.dtype
+        # NumPy lays a result out as its inputs are (x.T - 1 is Fortran-ordered), and a later
+        # reduction adds in that order: only a C-ordered result may go into a (C-ordered) buffer
+        self.c_order = bool(arr.flags.c_contiguous)
         self.comment = ""
         self.errstate = False
 
@@ -928,7 +943,8 @@ def _assemble(items: list[Any], ret: str, ns: dict[str, Any]) -> list[str]:
 
     A lowered value that no opaque line names (no op twin, ``.grad``, user in-place write or
     return sees it) is the plan's own: it goes into a buffer kept across calls, or is written
-    in place over an argument that dies at that step; dead lowered steps are dropped.
+    in place over an argument that dies at that step (when NumPy would lay the result out in C
+    order, as the buffers are).
     Everything an opaque line names is a fresh array, as in the eager run.
     """
     import re
@@ -940,19 +956,10 @@ def _assemble(items: list[Any], ret: str, ns: dict[str, Any]) -> list[str]:
     produced = {s.out for s in steps}
     pinned: set[str] = set()
     for it in items:
-        if not isinstance(it, _Step):
-            pinned.update(n for n in _IDENT.findall(it) if n in produced)
+        if not isinstance(it, _Step):  # (the code, not the comment quoting the user's line)
+            pinned.update(n for n in _IDENT.findall(it.split("  # ", 1)[0]) if n in produced)
     pinned.update(n for n in _IDENT.findall(ret) if n in produced)
-    # dead steps: read by nothing later and not pinned
-    live = set(pinned)
-    keep: list[Any] = []
-    for it in reversed(items):
-        if isinstance(it, _Step):
-            if it.out not in live:
-                continue
-            live.update(it.reads())
-        keep.append(it)
-    keep.reverse()
+    keep = items  # (every step runs, read or not: an unused op warns or raises as eagerly)
     last: dict[str, int] = {}
     for k, it in enumerate(keep):
         if isinstance(it, _Step):
@@ -970,7 +977,7 @@ def _assemble(items: list[Any], ret: str, ns: dict[str, Any]) -> list[str]:
             continue
         target: str | None = None
         inplace = None
-        if it.out not in pinned and it.kind != "ex" and it.shape != ():
+        if it.out not in pinned and it.kind != "ex" and it.shape != () and it.c_order:
             if it.kind == "uf":
                 for a in it.args:
                     if (
@@ -980,6 +987,7 @@ def _assemble(items: list[Any], ret: str, ns: dict[str, Any]) -> list[str]:
                         and last.get(a.name) == k
                         and a.arr.shape == it.shape
                         and a.arr.dtype == it.dtype
+                        and a.arr.flags.c_contiguous
                     ):
                         inplace = a.name
                         target = a.name
@@ -1009,8 +1017,10 @@ def _assemble(items: list[Any], ret: str, ns: dict[str, Any]) -> list[str]:
                     free.setdefault((arr.shape, arr.dtype.str), []).append(buf)
         if inplace is not None:
             storage.pop(inplace, None)
-        if it.out not in last and it.out in storage:  # (pinned outputs are fresh; unread ones are dropped)
-            storage.pop(it.out)
+        if it.out not in last and it.out in storage:  # never read: its buffer is free again
+            buf = storage.pop(it.out)
+            if buf.startswith("_buf"):
+                free.setdefault((ns[buf].shape, ns[buf].dtype.str), []).append(buf)
     return out
 
 
@@ -1054,10 +1064,32 @@ def _patches(tr: _Tracer) -> list[tuple[Any, str, Any]]:
 
     @functools.wraps(module_call)
     def traced_module_call(self: Any, *a: Any, **k: Any) -> Any:
-        tr.modules[id(self)] = self  # its training flag is frozen into the plan: checked at replay
+        if id(self) not in tr.modules:  # its flag as fn found it is frozen into the plan: checked
+            tr.modules[id(self)] = (self, self.training)
         return module_call(self, *a, **k)
 
     patch(Module, "__call__", traced_module_call)
+
+    module_train = Module.__dict__["train"]
+
+    @functools.wraps(module_train)
+    def traced_train(self: Any, mode: bool = True) -> Any:
+        if tr.paused:
+            return module_train(self, mode)
+        for m in _modules(self):  # fn sets the flags itself: the plan does too, nothing to check
+            tr.modules.setdefault(id(m), (m, None))
+        k = id(self)
+        if k not in tr.objs:
+            tr.objs[k] = tr.const(self, "model")
+            tr.keep.append(self)
+        tr.emit(f"{tr.objs[k]}.train({bool(mode)!r})", f"{type(self).__name__}.train  <- {_user_line()}")
+        tr.paused += 1
+        try:
+            return module_train(self, mode)
+        finally:
+            tr.paused -= 1
+
+    patch(Module, "train", traced_train)
 
     opaque(Optimizer, "step", "opt")
     opaque(Optimizer, "zero_grad", "opt")
@@ -1112,17 +1144,72 @@ def _patches(tr: _Tracer) -> list[tuple[Any, str, Any]]:
     def traced_target(op: str, target: Any, n: int, c: int) -> tuple[str, Any]:
         kind, out = target_fn(op, target, n, c)
         src = target.data if isinstance(target, Tensor) else target
-        if kind == "index" and not tr.paused and isinstance(src, np.ndarray) and id(src) in tr.names:
-            # class indices that come with the call: checked and made integers at each replay
+        if kind == "index" and not tr.paused and isinstance(src, np.ndarray):
+            # class indices: read (an argument, a tensor refreshed between calls), checked and made
+            # integers at each replay, as eagerly
             name = tr.new()
+            srcn = tr.value(src, target if isinstance(target, Tensor) else None)
             tr.emit(
-                f"_, {name} = {tr.const(target_fn, '_target')}({op!r}, {tr.names[id(src)]}, {n}, {c})",
+                f"_, {name} = {tr.const(target_fn, '_target')}({op!r}, {srcn}, {n}, {c})",
                 f"{op}: check the class indices  <- {_user_line()}",
             )
             tr.bind(out, name)
         return kind, out
 
     patch(_nn_ops, "_target", traced_target)
+
+    from .ops import norm as _norm_ops
+    from .ops import shape as _shape_ops
+
+    index_part = _shape_ops._index_part
+
+    def traced_index_part(i: Any) -> Any:
+        if isinstance(i, Tensor) and not tr.paused:  # x[g]: g's value at each call
+            tr.value(i.data, i)
+        return index_part(i)
+
+    patch(_shape_ops, "_index_part", traced_index_part)
+
+    check_indices = _norm_ops._embedding_indices
+
+    def traced_check_indices(indices: Any, n: int) -> Any:
+        idx = check_indices(indices, n)
+        if not tr.paused:  # embedding(g, W): g read, checked at each replay, as eagerly
+            src = indices.data if isinstance(indices, Tensor) else indices
+            srcn = (
+                tr.value(src, indices if isinstance(indices, Tensor) else None)
+                if isinstance(src, np.ndarray)
+                else tr.const(src)
+            )
+            name = tr.new()
+            tr.emit(
+                f"{name} = {tr.const(check_indices, '_embedding_indices')}({srcn}, {n})",
+                f"embedding: check the indices  <- {_user_line()}",
+            )
+            tr.bind(idx, name)
+        return idx
+
+    patch(_norm_ops, "_embedding_indices", traced_check_indices)
+
+    detach = Tensor.__dict__["detach"]
+
+    @functools.wraps(detach)
+    def traced_detach(self: Tensor) -> Tensor:
+        if not tr.paused:  # the detached tensor shares the array: name it as read at each call
+            tr.value(self.data, self)
+        return detach(self)  # type: ignore[no-any-return]
+
+    patch(Tensor, "detach", traced_detach)
+
+    make = _creation._make
+
+    def traced_make(op: str, arr: np.ndarray, requires_grad: bool, name: str | None) -> Tensor:
+        t = make(op, arr, requires_grad, name)
+        if not tr.paused and id(t) not in tr.local:  # mgx.zeros(...) in fn: a new tensor each call
+            tr.created(t, None)
+        return t  # type: ignore[no-any-return]
+
+    patch(_creation, "_make", traced_make)
 
     from_operand = Tensor.__dict__["_from_operand"].__func__
 
@@ -1249,11 +1336,12 @@ def _flatten(obj: Any, leaves: list[Any], sig: list[Any]) -> None:
     """Collect the tensor/array leaves of ``obj`` (tuples, lists, dicts) and its signature."""
     from .nn.module import Module
 
-    if isinstance(obj, Tensor):
-        sig.append(("T", obj.data.shape, obj.data.dtype.str, obj._rg, _first(leaves, obj)))
+    if isinstance(obj, Tensor):  # (which earlier leaf is this tensor, or shares its very array)
+        d = obj.data
+        sig.append(("T", d.shape, d.dtype.str, obj._rg, _first(leaves, obj), _first_array(leaves, d)))
         leaves.append(obj)
     elif isinstance(obj, np.ndarray):
-        sig.append(("A", obj.shape, obj.dtype.str, _first(leaves, obj)))
+        sig.append(("A", obj.shape, obj.dtype.str, _first_array(leaves, obj)))
         leaves.append(obj)
     elif isinstance(obj, (tuple, list)):
         sig.append((type(obj), len(obj)))
@@ -1274,7 +1362,10 @@ def _flatten(obj: Any, leaves: list[Any], sig: list[Any]) -> None:
                 "a tuple/list/dict of them nor hashable; a compiled function's other arguments are "
                 "part of its signature"
             ) from None
-        sig.append((type(obj), obj))
+        if isinstance(obj, (float, np.floating)):  # -0.0 == 0.0, yet 1 / x tells them apart
+            sig.append((type(obj), obj, bool(np.signbit(obj))))
+        else:
+            sig.append((type(obj), obj))
 
 
 def _fast_key(args: tuple[Any, ...]) -> Any:
@@ -1286,7 +1377,7 @@ def _fast_key(args: tuple[Any, ...]) -> Any:
             return None
         d = a.data
         key.append((d.shape, d.dtype, a._rg))
-    if len(args) > 1 and len(set(map(id, args))) < len(args):
+    if len(args) > 1 and len({id(a.data) for a in args}) < len(args):  # (aliases: see _flatten)
         return None
     return tuple(key)
 
@@ -1294,6 +1385,13 @@ def _fast_key(args: tuple[Any, ...]) -> Any:
 def _first(leaves: list[Any], obj: Any) -> int:
     for i, x in enumerate(leaves):
         if x is obj:
+            return i
+    return -1
+
+
+def _first_array(leaves: list[Any], arr: Any) -> int:
+    for i, x in enumerate(leaves):
+        if (x.data if isinstance(x, Tensor) else x) is arr:
             return i
     return -1
 
@@ -1318,21 +1416,21 @@ class _Plan:
         run: Callable[..., Any],
         lines: int,
         modules: tuple[Any, ...] = (),
-        guards: tuple[tuple[Tensor, Any, Any], ...] = (),
+        guards: tuple[tuple[Tensor, Any, Any, bool], ...] = (),
     ) -> None:
         self.source = source
         self.run = run
         self.lines = lines
-        self.modes = [(m, m.training) for m in modules]
+        self.modes = [(m, flag) for m, flag in modules if flag is not None]
         self.guards = guards
 
     def holds(self) -> bool:
         for m, flag in self.modes:
             if m.training is not flag:
                 return False
-        for t, shape, dtype in self.guards:
+        for t, shape, dtype, rg in self.guards:
             d = t.data
-            if type(d) is not np.ndarray or d.shape != shape or d.dtype != dtype:
+            if type(d) is not np.ndarray or d.shape != shape or d.dtype != dtype or t._rg is not rg:
                 return False
         return True
 
@@ -1360,6 +1458,8 @@ class Compiled:
         return self._latest.source
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _ag._tracer is not None:  # called while another compiled function traces: its ops are
+            return self.fn(*args, **kwargs)  # that function's (a replay here would be invisible)
         key = _fast_key(args) if not kwargs else None
         if key is not None:
             leaves: list[Any] = list(args)
@@ -1477,7 +1577,7 @@ def _source(name: str, params: list[str], lines: list[str], ret: str) -> list[st
         if len(chunks[-1]) >= CHUNK and not line.startswith(" "):
             chunks.append([])
         chunks[-1].append(line)
-    used = [set(_LOCAL.findall("\n".join(c))) for c in chunks]
+    used = [set(_LOCAL.findall("\n".join(line.split("  # ", 1)[0] for line in c))) for c in chunks]
     last: dict[str, int] = {}  # name -> the last chunk that reads or writes it
     for k, u in enumerate(used):
         for n in u:

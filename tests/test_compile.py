@@ -9,7 +9,11 @@ NumPy code in the same order, so no tolerance is needed or allowed).
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -625,3 +629,248 @@ def test_lowered_forwards_with_backwards_run_by_their_ops():
             same(p.grad.data, q.grad.data, "grad")
     assert "f" in compiled.source and re.search(r"\bf\d+\.backward\(", compiled.source)
     assert "np.matmul(" in compiled.source
+
+
+def test_the_plan_shown_in_the_docs_is_the_plan(tmp_path):
+    """docs/compile.md shows the plan of its 2-2-1 example: the example, run as mlp221.py (the file
+    name its comments give), prints exactly that plan; and the digits plan shown is demo.py's."""
+    page = Path(__file__).resolve().parents[1] / "docs" / "compile.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+    example, shown = blocks[0], blocks[1]
+    script = tmp_path / "mlp221.py"
+    script.write_text(example + "print(train_step.source, end='')\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(page.parents[1])}
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == shown
+    assert "def train_step_plan(a0, a1):" in blocks[2] and "Adam.step  <- demo.py" in blocks[2]
+
+
+# --------------------------------------------------------------------------- #
+# regressions found by a hostile probe (each test failed before its fix)
+# --------------------------------------------------------------------------- #
+def _both(make, inputs, held=1):
+    """Run ``make()``'s step eagerly and compiled on each input and compare what each observed.
+
+    ``make`` returns ``(step, observe)``; ``observe(result)`` lists arrays (copied at once), the
+    first ``held`` of them what the call returned. After the last call the compiled run reads
+    those again: a replay must not change what a user holds from an earlier one."""
+    runs = []
+    n_held = held
+    for compiled in (False, True):
+        step, observe = make()
+        run = mgx.compile(step) if compiled else step
+        held, seen = [], []
+        for x in inputs:
+            result = run(*x) if isinstance(x, tuple) else run(x)
+            held.append(result)
+            seen.append([np.array(a, copy=True) for a in observe(result)])
+        runs.append((seen, [[np.array(a, copy=True) for a in observe(r)[:n_held]] for r in held]))
+    (eager, _), (comp, later) = runs
+    for e, c, lt in zip(eager, comp, later, strict=True):
+        for a, b in zip(e, c, strict=True):
+            same(b, a, "compiled vs eager")
+        for b, d in zip(c, lt, strict=False):
+            same(d, b, "a later call changed what an earlier call returned")
+
+
+def test_a_transposed_value_keeps_eager_memory_order():
+    """x.T - 1 is Fortran-ordered in NumPy; written into a C-ordered buffer, the sum after it added
+    in another order (float32 64x64: -12114.387 instead of -12114.386)."""
+    rng = np.random.default_rng(0)
+    xs = [mgx.tensor(rng.standard_normal((64, 64)).astype(np.float32)) for _ in range(4)]
+
+    def make():
+        return (lambda x: ((x.T - 1.0) * 3.0).sum()), (lambda r: [r.data])
+
+    _both(make, xs)
+
+
+def test_tensors_made_by_creation_functions_inside_are_new_at_each_call():
+    """mgx.zeros / ones / full / arange inside the step: the plan reused the trace's tensor, so
+    z = zeros(3); z += x accumulated across calls (1, 3, 6 instead of 1, 2, 3), and a zeros leaf's
+    .grad added up across calls."""
+
+    def make():
+        def step(x):
+            z = mgx.zeros(3)
+            z += x
+            h = mgx.full((2,), 1.0, requires_grad=True)
+            (h * x[:2] + mgx.arange(2.0)).sum().backward()
+            return z, h.grad
+
+        return step, (lambda r: [r[0].data, r[1].data])
+
+    _both(make, [mgx.tensor([v, v, v]) for v in (1.0, 2.0, 3.0)], held=2)
+
+
+def test_a_parameter_frozen_or_unfrozen_after_the_trace_traces_again():
+    """requires_grad changed on a parameter between calls: the replay still gave the frozen one a
+    .grad and a step (w = [0.06, -1.2] instead of [0.7, 1.5])."""
+    for freeze in (True, False):
+        results = []
+        for compiled in (False, True):
+            w = mgx.tensor([1.0, 2.0], requires_grad=freeze)
+            b = mgx.tensor([0.5, 0.5], requires_grad=True)
+            opt = optim.SGD([b, w] if freeze else [b], lr=0.1)
+
+            def step(x, w=w, b=b, opt=opt):
+                opt.zero_grad()
+                w.grad = None
+                loss = ((w * x + b) * (w * x + b)).sum()
+                loss.backward()
+                opt.step()
+                return loss
+
+            run = mgx.compile(step) if compiled else step
+            run(mgx.tensor([1.0, 1.0]))
+            w.requires_grad = not freeze
+            loss = run(mgx.tensor([2.0, 3.0]))
+            results.append([loss.data, w.data.copy(), b.data.copy(), w.grad is None])
+        (la, wa, ba, na), (lb, wb, bb, nb) = results
+        same(lb, la, "loss")
+        same(wb, wa, "w")
+        same(bb, ba, "b")
+        assert na == nb
+
+
+def test_arguments_that_share_an_array_at_the_trace_are_read_apart_later():
+    """f(a, a.detach()) traced, then f(c, d): the plan read d through a's name ([33, 44], not
+    [130, 240])."""
+
+    def make():
+        return (lambda a, b: a * 10 + b), (lambda r: [r.data])
+
+    a = mgx.tensor([1.0, 2.0])
+    _both(make, [(a, a.detach()), (mgx.tensor([3.0, 4.0]), mgx.tensor([100.0, 200.0]))])
+    _both(make, [(a, a.data), (mgx.tensor([3.0, 4.0]), np.array([100.0, 200.0]))])
+
+
+def test_a_compiled_function_called_inside_another_is_part_of_its_trace():
+    """An inner compiled function, already traced, called while the outer one traces: its replay
+    was invisible to the outer trace, whose plan then kept its first result (9, 9, 9)."""
+
+    def make():
+        inner = mgx.compile(lambda x: x * 2 + 1)
+        inner(mgx.tensor([0.0]))
+        return (lambda x: inner(x) * 3), (lambda r: [r.data])
+
+    _both(make, [mgx.tensor([v]) for v in (1.0, 2.0, 3.0)])
+
+
+def test_tensors_refreshed_between_calls_are_read_at_each_call():
+    """A global batch g (g.data = next batch) used as labels, an index, embedding indices, through
+    detach() or mgx.tensor(g): each kept the trace's value (loss 0.551 for every batch)."""
+    batches = [np.array([0, 1]), np.array([2, 0]), np.array([1, 1])]
+    uses = {
+        "labels": lambda W, g: F.cross_entropy(W[:2], g),
+        "index": lambda W, g: W[g].sum(),
+        "tuple index": lambda W, g: W[g, 0].sum(),
+        "embedding": lambda W, g: F.embedding(g, W).sum(),
+        "detach": lambda W, g: (W[:2, 0] * g.detach()).sum(),
+        "tensor": lambda W, g: (W[:2, 0] * mgx.tensor(g)).sum(),
+    }
+    for name, use in uses.items():
+        results = []
+        for compiled in (False, True):
+            W = mgx.tensor(np.arange(9.0).reshape(3, 3) / 4, requires_grad=True)
+            g = mgx.tensor(batches[0])
+
+            def step(W=W, g=g, use=use):
+                W.grad = None
+                loss = use(W, g)
+                loss.backward()
+                return loss
+
+            run = mgx.compile(step) if compiled else step
+            seen = []
+            for batch in batches:
+                g.data = batch  # the next batch, between calls
+                seen.append((run().data.copy(), W.grad.data.copy()))
+            results.append(seen)
+        for (la, ga), (lb, gb) in zip(*results, strict=True):
+            same(lb, la, f"{name}: loss")
+            same(gb, ga, f"{name}: grad")
+
+
+def test_refreshed_indices_are_checked_at_each_call():
+    W = mgx.tensor(np.ones((3, 2)), requires_grad=True)
+    g = mgx.tensor(np.array([0, 1]))
+    step = mgx.compile(lambda: F.embedding(g, W).sum())
+    step()
+    g.data = np.array([0, -1])
+    with pytest.raises(IndexError, match="index -1 is out of range for 3 embeddings"):
+        step()
+
+
+def test_minus_zero_is_another_signature_than_zero():
+    """-0.0 == 0.0 and both hash alike: x / -0.0 replayed the plan traced with 0.0 ([inf, -inf]
+    instead of [-inf, inf])."""
+
+    def make():
+        return (lambda x, s: x / s), (lambda r: [r.data])
+
+    x = mgx.tensor([1.0, -1.0])
+    with np.errstate(divide="ignore"):
+        _both(make, [(x, 0.0), (x, -0.0), (x, np.float64(-0.0)), (x, 0.0)])
+
+
+def test_a_frozen_parameter_with_a_dotted_name_compiles():
+    """A frozen parameter of nn.Sequential ("0.weight") became the identifier 0_weight_2: a
+    SyntaxError after the eager step ran."""
+
+    def make():
+        mgx.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 2), nn.Tanh(), nn.Linear(2, 1))
+        model[0].weight.requires_grad = False
+        return (lambda x: model(x).sum()), (lambda r: [r.data])
+
+    _both(make, [mgx.tensor(np.full((4, 3), v)) for v in (1.0, 2.0)])
+
+
+def test_user_names_like_plan_names_in_a_long_plan():
+    """A plan over 2,000 lines is cut into functions; the names passed between them were read from
+    the lines' comments too, which quote the user's code: a variable named a9 gave a NameError."""
+
+    def make():
+        def step(x):
+            a9 = x
+            for _ in range(1100):
+                a9 = a9 * 1.0001 + 0.5
+            return a9
+
+        return step, (lambda r: [r.data])
+
+    _both(make, [mgx.tensor([v]) for v in (1.0, 2.0, 3.0)])
+
+
+def test_an_unused_op_still_raises_as_eagerly():
+    """Under np.errstate(over="raise"), an op whose result is unused overflowed eagerly (raising)
+    but was left out of the plan; now every op runs."""
+    step = mgx.compile(lambda x: (F.exp(x * 1000.0), x + 1.0)[1])
+    step(mgx.tensor([0.0]))
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        step(mgx.tensor([1.0]))
+
+
+def test_train_mode_set_inside_the_step_is_replayed_not_retraced():
+    """model.train() inside the step and model.eval() between calls: the flag was checked before
+    the call and every call traced again; the replay must also leave the model in train mode."""
+    mgx.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.1))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    @mgx.compile
+    def train(x):
+        model.train()
+        opt.zero_grad()
+        loss = model(x).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    for _ in range(4):
+        train(mgx.tensor(np.ones((2, 3))))
+        assert model.training and model[1].training
+        model.eval()
+    assert train.traces == 1

@@ -233,17 +233,29 @@ def embedding(indices: Any, weight: Any) -> Tensor:
     """Rows of ``weight`` (num_embeddings, dim) picked by the integer ``indices`` (any shape):
     ``weight[indices]``, whose gradient adds up into the rows used (as ``torch.nn.functional.embedding``)."""
     weight = _as_tensor(weight)
-    idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
+    _integer_indices(indices)
     if weight.ndim != 2:
         raise ValueError(
             f"embedding: weight must be 2-D (num_embeddings, dim), got shape {fmt_shape(weight.shape)}"
         )
-    bad = idx[(idx < 0) | (idx >= weight.shape[0])]
+    return weight[_embedding_indices(indices, weight.shape[0])]
+
+
+def _integer_indices(indices: Any) -> np.ndarray:
+    idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
+    return idx
+
+
+def _embedding_indices(indices: Any, n: int) -> np.ndarray:
+    """``indices`` as an integer array, each in ``[0, n)``, or the error that names the first bad one
+    (a function of its own: a compiled plan calls it at each replay, see microgradx.compile)."""
+    idx = _integer_indices(indices)
+    bad = idx[(idx < 0) | (idx >= n)]
     if bad.size:
         raise IndexError(
-            f"embedding: index {int(bad.flat[0])} is out of range for {weight.shape[0]} embeddings "
-            f"(expected 0 <= index < {weight.shape[0]})"
+            f"embedding: index {int(bad.flat[0])} is out of range for {n} embeddings "
+            f"(expected 0 <= index < {n})"
         )
-    return weight[idx]
+    return idx
