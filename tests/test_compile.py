@@ -9,8 +9,11 @@ NumPy code in the same order, so no tolerance is needed or allowed).
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
 import os
 import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -643,7 +646,22 @@ def test_the_plan_shown_in_the_docs_is_the_plan(tmp_path):
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert run.returncode == 0, run.stderr
     assert run.stdout == shown
-    assert "def train_step_plan(a0, a1):" in blocks[2] and "Adam.step  <- demo.py" in blocks[2]
+    # the digits plan: examples/demo.py --compile's step, as its first signature (batches of 32)
+    compiles = []
+    real = mgx.compile
+
+    def keep(fn=None, **kw):
+        compiles.append(real(fn, **kw))
+        return compiles[-1]
+
+    demo = runpy.run_path(str(page.parents[1] / "examples" / "demo.py"))
+    demo["mgx"].compile = keep
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            demo["main"](str(tmp_path / "out"), epochs=1, quiet=True, compile=True)
+    finally:
+        demo["mgx"].compile = real
+    assert next(iter(compiles[0].plans.values())).source == blocks[2]
 
 
 # --------------------------------------------------------------------------- #
