@@ -26,6 +26,9 @@ Workloads
       BatchNormalization and Dropout layers, every contender using the same dropout masks
   In W5 and W6 the floor's first layer skips the gradient of the input, which nothing reads;
   "book as is" is the book's network as written, which computes it.
+  In W1-W3, "mgx.compile" is the same program through mgx.compile (traced at its warm-up call,
+  replayed when timed); "mgx.compile first call" is the trace: its time over an eager step (W1),
+  or per node (W3).
 """
 
 from __future__ import annotations
@@ -677,7 +680,10 @@ def main() -> None:
     parser.add_argument("--only", default="W1,W2,W3,W4,W5,W6")
     parser.add_argument("--markdown", help="also write the table to this file")
     args = parser.parse_args()
-    print(f"contenders: numpy (floor), microgradx{', torch' if torch is not None else ''}; BLAS threads: 1")
+    print(
+        "contenders: numpy (floor), microgradx, mgx.compile (W1-W3)"
+        f"{', torch' if torch is not None else ''}; BLAS threads: 1"
+    )
     for name, fn in (("W1", w1), ("W2", w2), ("W3", w3), ("W4", w4), ("W5", w5), ("W6", w6)):
         if name in args.only.split(","):
             fn(args.quick)

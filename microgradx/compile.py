@@ -21,11 +21,19 @@ That record is the *plan*: a Python function of NumPy calls on arrays, one line
 per step, made with ``exec``. Later calls with the same signature run the plan
 instead of ``fn``: no Tensor per op, no Function, no graph.
 
-The plan calls the very code the eager run called (each op's ``forward`` and its
-array ``backward``, the engine's ``sum_to`` and ``_combine``, the optimizer's
-``step``) on the same arrays in the same order, so its results are the eager
-results, bit for bit; ``tests/test_compile.py`` checks it for every op of the op
-table and for random user programs.
+The hot ops (:func:`_forward_table`, :func:`_backward_table`: arithmetic, exp,
+tanh, sigmoid, ReLU, 2-D matmul, cross-entropy against class indices, and the
+sums that undo broadcasting) are written as the NumPy calls their ``forward``
+and ``backward`` make; at the trace each is run once and compared bit for bit
+with the op's own result (else the op's own code is called). :func:`_assemble`
+then finds the values that only those lines read and writes them into buffers
+kept across calls, or in place over a value that dies (``out=``): a ufunc gives
+the same bits whichever array it writes into. Every other op is called through
+a copy of itself (its own ``forward`` and ``backward`` on the plan's arrays), as
+are the engine's ``_combine`` and the optimizer's ``step``: the same code, on
+the same arrays, in the same order, so the results are the eager results, bit
+for bit; ``tests/test_compile.py`` checks it for every op of the op table,
+random user programs and random chains of the lowered ops.
 
 What tracing freezes
 --------------------
@@ -184,6 +192,7 @@ class _Tracer:
         self.modules: dict[int, Any] = {}  # id -> (module, its flag when fn first used it, or None)
         self.scalars: dict[str, str] = {}  # 0-d constant -> its NumPy-scalar twin
         self.born: set[int] = set()  # ids of constant tensors made inside fn from Python numbers
+        self.interned: dict[tuple[str, bytes], str] = {}  # a 0-d constant's dtype and bytes -> name
         self.state: dict[int, dict[str, _H]] = {}  # id(op) -> what its lowered forward kept
         self.guards: dict[int, tuple[Tensor, Any, Any, bool]] = {}  # tensors read: shape, dtype, rg
         self.lowered: set[str] = set()  # names of values the plan's own NumPy lines make
@@ -232,7 +241,13 @@ class _Tracer:
         if name is not None:
             return name
         if t is not None and id(t) in self.born:  # a constant made from a Python number: fold it
-            name = self.const(arr)
+            if arr.ndim == 0:  # (one name per value: a plan of a million `* 0.9` reads one global)
+                key = (arr.dtype.str, arr.tobytes())
+                name = self.interned.get(key)
+                if name is None:
+                    name = self.interned[key] = self.const(arr)
+            else:
+                name = self.const(arr)
         elif t is not None and (id(t) in self.args or id(t) not in self.local):
             name = self.new()
             self.emit(f"{name} = {self.tensor_name(t)}.data")
@@ -1507,12 +1522,16 @@ class Compiled:
                 tr.bind(x, name)
         patches = _patches(tr)
         _ag._tracer = tr
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # (the trace keeps every object it meets: collections would only rescan them)
         try:
             result = self.fn(*args, **kwargs)
         finally:
             _ag._tracer = None
             for owner, name, old in reversed(patches):
                 setattr(owner, name, old)
+            if gc_was_enabled:
+                gc.enable()
         self.traces += 1
         if tr.escaped is not None:
             warnings.warn(

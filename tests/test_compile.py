@@ -506,6 +506,7 @@ def _lowered_step(dtype, shape, steps):
     return step
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # (overflow to inf and nan: eager warns too)
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(program=lowered_programs(), seed=st.integers(0, 2**16))
 def test_lowered_ops_with_buffers_equal_eager(program, seed):
