@@ -629,10 +629,12 @@ class _Tracer:
             axes = tuple(range(lead)) + tuple(
                 lead + j for j, s in enumerate(xd.shape) if s == 1 and gx.shape[lead + j] != 1
             )
-            if axes:  # sum_to(gx, shape), as its two NumPy calls
+            if axes:  # sum_to(gx, shape): its sum (the reshape only drops the summed leading axes)
                 L = _Lowerer(self)
                 with np.errstate(all="ignore"):
                     summed = f"{{0}}.sum(axis={axes!r}, keepdims=True).reshape({tuple(xd.shape)!r})"
+                    if axes == tuple(range(lead)):
+                        summed = f"{{0}}.sum(axis={axes!r})"
                     h = L.ex(summed, _H(gxn, gx))
                     if gx.dtype != xd.dtype:
                         h = L.ex(f"{{0}}.astype(np.{xd.dtype})", h)
@@ -694,21 +696,22 @@ class _Tracer:
                 self.escaped = where
             return
         raise TraceError(
-            f"mgx.compile: {where}: {what}, which a compiled plan cannot replay yet (a replay would "
-            "silently skip it). Run this function eagerly, or use mgx.compile(fn, fallback=True)"
+            f"mgx.compile: {what}, which a compiled plan cannot replay (a replay would silently skip "
+            f"it), at {where}. Run this function eagerly, or use mgx.compile(fn, fallback=True) "
+            "(which runs this signature eagerly: no speed-up)"
         )
 
-    def escape(self, what: str) -> None:
+    def escape(self, what: str, advice: str = "") -> None:
         where = _user_line()
         if self.fallback:
             if self.escaped is None:
                 self.escaped = where
             return
+        advice = advice or "Return the tensor from the function and use its value outside"
         raise TraceError(
-            f"mgx.compile: {where}: {what} of a traced tensor; its value is known only when the "
-            "function runs, and a compiled plan replays the trace without Python. Return the "
-            "tensor from the function and use its value outside, or use "
-            "mgx.compile(fn, fallback=True) to run this function eagerly"
+            f"mgx.compile: {what} of a traced tensor, at {where}. Its value is known only when the "
+            f"function runs, and a compiled plan replays the trace without Python. {advice}; or use "
+            "mgx.compile(fn, fallback=True), which runs this signature eagerly (no speed-up)"
         )
 
 
@@ -796,6 +799,12 @@ class _Lowerer:
             arr = getattr(np, fn)(*vals)
         if type(arr) is not np.ndarray:
             arr = np.asarray(arr)
+        if kind != "ex" and all(not isinstance(a, _H) or a.name in self.tr.ns for a in args):
+            # every operand a constant of the plan: so is the result (computed here, once)
+            arr = arr.copy()
+            arr.flags.writeable = False
+            name = self.tr.const(arr, "k")
+            return _H(name, arr)
         texts: list[Any] = []
         for a in args:
             if not isinstance(a, _H):
@@ -1120,28 +1129,46 @@ def _patches(tr: _Tracer) -> list[tuple[Any, str, Any]]:
 
     patch(Tensor, "grad", property(grad_prop.fget, set_grad, doc=grad_prop.__doc__))
 
-    def escaping(name: str, what: str) -> None:
+    def escaping(name: str, what: str, advice: str = "") -> None:
         orig = Tensor.__dict__[name]
 
         @functools.wraps(orig)
         def wrapper(self: Tensor, *a: Any, **k: Any) -> Any:
             if not tr.paused:
-                tr.escape(what)
+                tr.escape(what, advice)
             return orig(self, *a, **k)
 
         patch(Tensor, name, wrapper)
 
-    for name, what in (
-        ("item", ".item()"),
-        ("numpy", ".numpy()"),
-        ("tolist", ".tolist()"),
-        ("__bool__", "bool() (an `if` or `while` on a tensor)"),
-        ("__float__", "float()"),
-        ("__int__", "int()"),
-        ("__array__", "np.asarray()"),
+    branch = "Move the branch out of the compiled function, or compute both sides and pick with F.where"
+    for name, what, advice in (
+        ("item", ".item()", ""),
+        ("numpy", ".numpy()", ""),
+        ("tolist", ".tolist()", ""),
+        ("__bool__", "bool() (an `if` or `while` on a tensor)", branch),
+        ("__float__", "float()", ""),
+        ("__int__", "int()", ""),
+        ("__array__", "np.asarray()", ""),
+        ("__format__", "formatting (an f-string)", ""),
     ):
         if name in Tensor.__dict__:
-            escaping(name, what)
+            escaping(name, what, advice)
+
+    # A. .data assigned by the user's code (p.data -= lr * p.grad.data): NumPy outside the plan
+    data_slot = Tensor.__dict__["data"]
+
+    def get_data(self: Tensor) -> Any:
+        return data_slot.__get__(self, Tensor)
+
+    def set_data(self: Tensor, value: Any) -> None:
+        if not tr.paused and not sys._getframe(1).f_code.co_filename.startswith(_PKG):
+            tr.unsupported(
+                "assigning .data (p.data -= ... is NumPy outside the recorded ops; write "
+                "`with mgx.no_grad(): p -= lr * p.grad`, or use an optimizer)"
+            )
+        data_slot.__set__(self, value)
+
+    patch(Tensor, "data", property(get_data, set_data, doc=getattr(data_slot, "__doc__", None)))
 
     init = Tensor.__dict__["__init__"]
 
@@ -1162,8 +1189,10 @@ def _patches(tr: _Tracer) -> list[tuple[Any, str, Any]]:
         if kind == "index" and not tr.paused and isinstance(src, np.ndarray):
             # class indices: read (an argument, a tensor refreshed between calls), checked and made
             # integers at each replay, as eagerly
-            name = tr.new()
             srcn = tr.value(src, target if isinstance(target, Tensor) else None)
+            if srcn in tr.ns:  # constant labels (a list, an array captured from outside): checked once
+                return kind, out
+            name = tr.new()
             tr.emit(
                 f"_, {name} = {tr.const(target_fn, '_target')}({op!r}, {srcn}, {n}, {c})",
                 f"{op}: check the class indices  <- {_user_line()}",
@@ -1397,6 +1426,21 @@ def _fast_key(args: tuple[Any, ...]) -> Any:
     return tuple(key)
 
 
+def _parts(key: Any) -> list[Any]:
+    """A signature's entries, nested keys flattened (for saying which entry changed)."""
+    if isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], tuple) and isinstance(key[1], tuple):
+        return list(key[0]) + [("train/eval flags", key[1])]
+    return list(key) if isinstance(key, tuple) else [key]
+
+
+def _describe(entry: Any) -> str:
+    if isinstance(entry, tuple) and entry and entry[0] in ("T", "A"):
+        return f"an array argument of shape {fmt_shape(entry[1])}, dtype {np.dtype(entry[2])}"
+    if isinstance(entry, tuple) and len(entry) >= 2 and isinstance(entry[0], type):
+        return f"a {entry[0].__name__} argument {entry[1]!r}"
+    return repr(entry)
+
+
 def _first(leaves: list[Any], obj: Any) -> int:
     for i, x in enumerate(leaves):
         if x is obj:
@@ -1463,12 +1507,20 @@ class Compiled:
         self.plans: OrderedDict[Any, Any] = OrderedDict()
         self._latest: _Plan | None = None
         self.traces = 0
+        self._watched: list[Any] = []  # modules whose flags some plan depends on
+        self._last_key: Any = None
+        self._warned = False
         functools.update_wrapper(self, fn)
 
     @property
     def source(self) -> str:
         """The latest plan as Python: one line per NumPy call, commented with the op and the user's line."""
         if self._latest is None:
+            if self.traces:
+                raise RuntimeError(
+                    "mgx.compile: no plan: every signature traced so far runs eagerly (fallback=True, "
+                    "or a trace that raised)"
+                )
             raise RuntimeError("mgx.compile: no plan yet; call the compiled function once first")
         return self._latest.source
 
@@ -1482,18 +1534,21 @@ class Compiled:
             leaves = []
             sig: list[Any] = [_state.enabled]
             _flatten(args, leaves, sig)
-            _flatten(kwargs, leaves, sig)
+            _flatten(dict(sorted(kwargs.items())), leaves, sig)  # (f(x=.., t=..) is f(t=.., x=..))
             key = tuple(sig)
+        base = key
+        if self._watched:  # modules reached through a closure: one plan per train/eval state
+            key = (key, tuple(m.training for m in self._watched))
         plan = self.plans.get(key)
         if plan is None:
-            return self._trace(key, leaves, args, kwargs)
+            return self._trace(key, leaves, args, kwargs, base)
         self.plans.move_to_end(key)
         if plan is _EAGER or _ag._anomaly is not None or _ag._hook_count[0]:
             # a plan replays no hooks and checks no anomalies: with either on, run eagerly
             return self.fn(*args, **kwargs)
         if not plan.holds():  # a module's train()/eval() or a parameter's shape or dtype changed
             del self.plans[key]
-            return self._trace(key, leaves, args, kwargs)
+            return self._trace(key, leaves, args, kwargs, base)
         self._latest = plan
         before = _state.enabled
         _state.enabled = False
@@ -1502,7 +1557,7 @@ class Compiled:
         finally:
             _state.enabled = before
 
-    def _trace(self, key: Any, leaves: list[Any], args: Any, kwargs: Any) -> Any:
+    def _trace(self, key: Any, leaves: list[Any], args: Any, kwargs: Any, base: Any = None) -> Any:
         if _ag._tracer is not None:
             raise TraceError("mgx.compile: a compiled function was called while another one is tracing")
         if not _FORWARD:
@@ -1533,11 +1588,12 @@ class Compiled:
             if gc_was_enabled:
                 gc.enable()
         self.traces += 1
+        self._warn_retraces(key)
         if tr.escaped is not None:
             warnings.warn(
-                f"mgx.compile: {tr.escaped}: the function reads a tensor's value; this signature "
+                f"mgx.compile: the function reads a tensor's value (at {tr.escaped}); this signature "
                 "runs eagerly (fallback=True)",
-                stacklevel=2,
+                stacklevel=3,
             )
             self._store(key, _EAGER)
             return result
@@ -1563,9 +1619,35 @@ class Compiled:
         plan = _Plan(
             source, ns[f"{name}_plan"], len(lines), tuple(tr.modules.values()), tuple(tr.guards.values())
         )
-        self._store(key, plan)
         self._latest = plan
+        for m, _ in plan.modes:
+            if all(m is not w for w in self._watched):
+                self._watched.append(m)
+        if self._watched:  # stored under the flags it was traced for (the key of its next call)
+            flags = {id(m): flag for m, flag in plan.modes}
+            key = (key if base is None else base, tuple(flags.get(id(m), m.training) for m in self._watched))
+        self._store(key, plan)
         return result
+
+    def _warn_retraces(self, key: Any) -> None:
+        """Once, when traces outnumber the plans kept: say which part of the signature keeps changing."""
+        last, self._last_key = self._last_key, key
+        if self._warned or self.traces <= self.cache_size:
+            return
+        self._warned = True
+        what = "the signature"
+        flat_new, flat_old = _parts(key), _parts(last)
+        for a, b in zip(flat_old, flat_new, strict=False):
+            if a != b:
+                what = f"{_describe(b)} (it was {_describe(a)})"
+                break
+        warnings.warn(
+            f"mgx.compile: {getattr(self.fn, '__name__', 'fn')} has traced {self.traces} times, more than "
+            f"the {self.cache_size} plans it keeps; its calls differ in {what}. Every new value of a "
+            "number or other non-tensor argument (and every new shape) is a new signature: pass "
+            "numbers that change as tensors (mgx.tensor(x, dtype=...)), labels as arrays",
+            stacklevel=4,
+        )
 
     def _store(self, key: Any, plan: Any) -> None:
         self.plans[key] = plan
