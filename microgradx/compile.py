@@ -190,13 +190,16 @@ class _Tracer:
         self.paused = 0
         self.count = 0
         self.modules: dict[int, Any] = {}  # id -> (module, its flag when fn first used it, or None)
-        self.scalars: dict[str, str] = {}  # 0-d constant -> its NumPy-scalar twin
         self.born: set[int] = set()  # ids of constant tensors made inside fn from Python numbers
         self.interned: dict[tuple[str, bytes], str] = {}  # a 0-d constant's dtype and bytes -> name
         self.state: dict[int, dict[str, _H]] = {}  # id(op) -> what its lowered forward kept
-        self.guards: dict[int, tuple[Tensor, Any, Any, bool]] = {}  # tensors read: shape, dtype, rg
+        self.guards: dict[int, tuple[Tensor, Any, Any, bool, Any]] = {}  # read: shape, dtype, rg, strides
         self.lowered: set[str] = set()  # names of values the plan's own NumPy lines make
         self.pending: dict[int, Any] = {}  # id(op) with a lowered forward -> what its twin would need
+        self.made: set[int] = set()  # ids of tensors made during the trace (Tensor._wrap)
+        self.seen: dict[int, Tensor] = {}  # id(array) -> the tensor whose .data it was read as
+        self.hooked = False  # a module called during the trace has forward hooks
+        self.born_arrays: list[Any] = []  # arrays of constants made from Python numbers
 
     # names ------------------------------------------------------------------
     def new(self, prefix: str = "v") -> str:
@@ -207,13 +210,6 @@ class _Tracer:
         name = self.new(prefix)
         self.ns[name] = value
         return name
-
-    def scalar(self, name: str) -> str:
-        """A constant 0-d array's value as a NumPy scalar (for the plan's scalar arithmetic)."""
-        sname = self.scalars.get(name)
-        if sname is None:
-            sname = self.scalars[name] = self.const(np.asarray(self.ns[name])[()], "s")
-        return sname
 
     def emit(self, code: str, comment: str = "") -> None:
         self.lines.append(f"{code}  # {comment}" if comment else code)
@@ -240,7 +236,20 @@ class _Tracer:
         name = self.names.get(id(arr))
         if name is not None:
             return name
+        if (
+            t is not None
+            and id(t) in self.made
+            and id(t) not in self.born
+            and id(t) not in self.local
+            and not self.views_known(arr)
+        ):
+            # made during fn, yet by no recorded op: argmax, any/all, a NumPy result wrapped
+            self.escape(
+                "a value computed outside the recorded ops (argmax, any, all, or NumPy on .data)",
+                "Compute it outside the compiled function (or from recorded ops)",
+            )
         if t is not None and id(t) in self.born:  # a constant made from a Python number: fold it
+            self.born_arrays.append(arr)
             if arr.ndim == 0:  # (one name per value: a plan of a million `* 0.9` reads one global)
                 key = (arr.dtype.str, arr.tobytes())
                 name = self.interned.get(key)
@@ -252,7 +261,7 @@ class _Tracer:
             name = self.new()
             self.emit(f"{name} = {self.tensor_name(t)}.data")
             if id(t) not in self.args:  # a parameter (or other tensor) read at each replay
-                self.guards[id(t)] = (t, arr.shape, arr.dtype, t._rg)
+                self.guards[id(t)] = (t, arr.shape, arr.dtype, t._rg, arr.strides)
         else:
             name = self.const(arr)
         self.bind(arr, name)
@@ -314,11 +323,31 @@ class _Tracer:
             self.emit(f"{fname}.__init__({args})")
         return fname
 
+    def views_known(self, arr: Any) -> bool:
+        """``arr`` is a view of an array the trace knows (an engine-made view of a parameter, say)."""
+        root = arr
+        while isinstance(root, np.ndarray) and root.base is not None:
+            root = root.base
+        return root is not arr and (id(root) in self.names or id(root) in self.seen)
+
+    def param(self, arr: np.ndarray) -> str:
+        """The plan's name for an array an op takes as a parameter: known (an argument's, computed in
+        fn), the array of a tensor from outside fn (a mask or an index refreshed with g.data = ...
+        between calls: read at each call), or else a constant."""
+        name = self.names.get(id(arr))
+        if name is not None:
+            return name
+        t = self.seen.get(id(arr))
+        if t is not None and id(t) not in self.made and id(t) not in self.local and id(t) not in self.born:
+            return self.value(arr, t)
+        return self.value(arr)
+
     def dynamic(self, v: Any) -> str | None:
         """The plan's expression for an op parameter that holds an array computed in fn (an index
         from an argument, alone or in a tuple), or None for a constant."""
         if isinstance(v, np.ndarray):
-            return self.names.get(id(v))
+            name = self.param(v)
+            return None if name in self.ns else name
         if isinstance(v, tuple):
             parts = [self.dynamic(x) for x in v]
             if any(p is not None for p in parts):
@@ -343,6 +372,10 @@ class _Tracer:
             res = low(L, *(_H(n, a) for n, a in zip(ins, arrs, strict=True)))
         if res is None or not _same_bits(res.arr, out.data):
             return False
+        if not L.steps:  # folded: the output is a constant of the plan
+            self.bind(out.data, res.name)
+            self.keep.append(out)
+            return True
         if L.state is not None:  # (the twin gets these too, should its backward run generically)
             if any(not _same_bits(h.arr, getattr(fn, k)) for k, h in L.state.items() if k != "index"):
                 return False
@@ -607,7 +640,7 @@ class _Tracer:
             L = _Lowerer(self)
             with np.errstate(all="ignore"):
                 h = L.uf("add", _H(prev[1], prev[0]), _H(gxn, gx))
-            if _same_bits(h.arr, total):
+            if _same_bits(h.arr, total) and L.steps:
                 h_step = L.steps[0]
                 h_step.comment = "gradients add up"
                 self.lines.append(h_step)
@@ -753,11 +786,9 @@ class _Step:
     def code(self, target: str | None, pinned: bool) -> str:
         """The line; ``target``: the array to write into; ``pinned``: opaque code reads the value."""
         args = [f"{a.name}{a.sfx}" if isinstance(a, _H) else a for a in self.args]
-        op = _OPERATORS.get(self.fn) if self.kind == "uf" and self.shape == () else None
-        if op is not None and self.dtype.kind == "f":
-            # 0-d floats: NumPy's scalar arithmetic (IEEE-rounded as the array loop, 10x quicker)
-            expr = f"{op}{args[0]}" if len(args) == 1 else f"{args[0]} {op} {args[1]}"
-        elif self.kind == "ex":
+        # (0-d values stay ufunc calls: NumPy's scalar arithmetic rounds the same, but of two NaN
+        # operands it keeps another one than the array loop does, so the sign bit can differ)
+        if self.kind == "ex":
             expr = self.fn.format(*args)
         else:
             fn = "matmul" if self.kind == "mm" else self.fn
@@ -765,9 +796,6 @@ class _Step:
         if pinned and self.shape == ():
             expr = f"np.asarray({expr})"  # (NumPy gives a 0-d result as a scalar: the engine's array)
         return f"{self.out} = {expr}"
-
-
-_OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "negative": "-"}
 
 
 class _Lowerer:
@@ -800,17 +828,21 @@ class _Lowerer:
         if type(arr) is not np.ndarray:
             arr = np.asarray(arr)
         if kind != "ex" and all(not isinstance(a, _H) or a.name in self.tr.ns for a in args):
-            # every operand a constant of the plan: so is the result (computed here, once)
-            arr = arr.copy()
-            arr.flags.writeable = False
-            name = self.tr.const(arr, "k")
-            return _H(name, arr)
+            # every operand a constant of the plan: so is the result, computed here once, unless it
+            # overflows or divides by zero (it would warn, or raise, at each call as eagerly)
+            try:
+                with np.errstate(all="raise"):
+                    getattr(np, fn)(*vals)
+            except FloatingPointError:
+                pass
+            else:
+                arr = arr.copy()
+                arr.flags.writeable = False
+                return _H(self.tr.const(arr, "k"), arr)
         texts: list[Any] = []
         for a in args:
             if not isinstance(a, _H):
                 texts.append(repr(a))
-            elif arr.ndim == 0 and not a.sfx and a.arr.ndim == 0 and a.name in self.tr.ns:
-                texts.append(_H(self.tr.scalar(a.name), a.arr))  # a 0-d constant as a NumPy scalar
             else:
                 texts.append(a)
         out = self.tr.new("u")
@@ -868,7 +900,7 @@ def _cross_entropy(L: _Lowerer, x: _H, t: _H | None = None) -> _H | None:
     logp = L.uf("subtract", z, L.uf("log", s))
     p = L.uf("divide", e, s)
     rows = L.tr.const(np.arange(x.arr.shape[0]))
-    idx = L.tr.value(fn.index)
+    idx = L.tr.param(fn.index)
     loss = L.uf("negative", L.ex("{0}[{1}, {2}]", logp, _H(rows, L.tr.ns[rows]), _H(idx, fn.index)))
     L.state = {"p": p, "logp": logp, "index": _H(idx, fn.index)}
     return L.ex("{0}.mean()" if fn.reduction == "mean" else "{0}.sum()", loss)
@@ -1090,9 +1122,114 @@ def _patches(tr: _Tracer) -> list[tuple[Any, str, Any]]:
     def traced_module_call(self: Any, *a: Any, **k: Any) -> Any:
         if id(self) not in tr.modules:  # its flag as fn found it is frozen into the plan: checked
             tr.modules[id(self)] = (self, self.training)
+        if _module_hooked(self):  # its hooks run Python a replay would skip: this call stays eager
+            tr.hooked = True
         return module_call(self, *a, **k)
 
     patch(Module, "__call__", traced_module_call)
+
+    wrap = Tensor.__dict__["_wrap"].__func__
+
+    def traced_wrap(cls: Any, data: np.ndarray) -> Tensor:
+        t = wrap(cls, data)
+        tr.made.add(id(t))
+        return t  # type: ignore[no-any-return]
+
+    patch(Tensor, "_wrap", classmethod(traced_wrap))
+
+    from .nn import init as _init
+    from .nn import utils as _nn_utils
+
+    clip = _nn_utils.clip_grad_norm_
+
+    @functools.wraps(clip)
+    def traced_clip(
+        parameters: Any, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
+    ) -> Any:
+        if tr.paused:
+            return clip(parameters, max_norm, norm_type, error_if_nonfinite)
+        params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+        for p in params:
+            if id(p) in tr.local or (id(p) not in tr.args and id(p) in tr.made):
+                tr.unsupported("clip_grad_norm_ of a tensor made inside the function")
+        tr.paused += 1
+        try:
+            norm = clip(params, max_norm, norm_type, error_if_nonfinite)
+        finally:
+            tr.paused -= 1
+        name = tr.new()
+        args = f"{tr.const(params, 'params')}, {max_norm!r}, {norm_type!r}, {error_if_nonfinite!r}"
+        tr.emit(
+            f"{name} = {tr.const(clip, 'clip_grad_norm_')}({args}).data",
+            f"clip_grad_norm_  <- {_user_line()}",
+        )
+        tr.bind(norm.data, name)
+        tr.made.discard(id(norm))
+        tr.local[id(norm)] = "None"
+        tr.keep.append(norm)
+        return norm
+
+    for owner in (_nn_utils, sys.modules.get("microgradx.nn")):
+        if owner is not None and getattr(owner, "clip_grad_norm_", None) is clip:
+            patch(owner, "clip_grad_norm_", traced_clip)
+
+    def refusing(owner: Any, fname: str, what: str) -> None:
+        orig = getattr(owner, fname)
+
+        @functools.wraps(orig)
+        def wrapper(*a: Any, **k: Any) -> Any:
+            if not tr.paused:
+                tr.unsupported(what)
+            return orig(*a, **k)
+
+        patch(owner, fname, wrapper)
+
+    for fname in dir(_init):
+        if fname.endswith("_") and not fname.startswith("_") and callable(getattr(_init, fname)):
+            refusing(_init, fname, f"nn.init.{fname} (it writes with NumPy, outside the recorded ops)")
+    fill = _creation._fill
+
+    def traced_fill(op: str, fill_value: Any, dtype: Any) -> Any:
+        if isinstance(fill_value, Tensor) and not tr.paused:
+            tr.unsupported(f"a tensor as the fill_value of {op} (its value would be read at the trace only)")
+        return fill(op, fill_value, dtype)
+
+    patch(_creation, "_fill", traced_fill)
+
+    from .ops import shape as _shape_ops
+
+    int_index, check_bounds = _shape_ops._int_index, _shape_ops._check_bounds
+
+    def traced_int_index(index: Any, op: str) -> Any:
+        idx = int_index(index, op)
+        src = index.data if isinstance(index, Tensor) else index
+        if not tr.paused and isinstance(src, np.ndarray) and idx is not src:
+            srcn = tr.value(src, index if isinstance(index, Tensor) else None)
+            if srcn not in tr.ns:  # indices that come with the call: made integers at each call
+                name = tr.new()
+                tr.emit(f"{name} = {tr.const(int_index, '_int_index')}({srcn}, {op!r})", f"{op}: indices")
+                tr.bind(idx, name)
+        elif not tr.paused and isinstance(index, Tensor):
+            tr.value(src, index)
+        return idx
+
+    def traced_check_bounds(idx: Any, shape: Any, axis: int, op: str, negative: bool) -> None:
+        check_bounds(idx, shape, axis, op, negative)
+        name = tr.names.get(id(idx))
+        if not tr.paused and name is not None and name not in tr.ns:  # checked at each call too
+            args = f"{name}, {tuple(shape)!r}, {axis!r}, {op!r}, {negative!r}"
+            tr.emit(f"{tr.const(check_bounds, '_check_bounds')}({args})", f"{op}: check the indices")
+
+    sizes = _shape_ops._sizes
+
+    def traced_sizes(v: Any, op: str) -> Any:
+        if isinstance(v, Tensor) and not tr.paused:
+            tr.escape(f"{op} sizes given as a tensor (they shape the result)", "Pass them as Python ints")
+        return sizes(v, op)
+
+    patch(_shape_ops, "_sizes", traced_sizes)
+    patch(_shape_ops, "_int_index", traced_int_index)
+    patch(_shape_ops, "_check_bounds", traced_check_bounds)
 
     module_train = Module.__dict__["train"]
 
@@ -1158,7 +1295,10 @@ def _patches(tr: _Tracer) -> list[tuple[Any, str, Any]]:
     data_slot = Tensor.__dict__["data"]
 
     def get_data(self: Tensor) -> Any:
-        return data_slot.__get__(self, Tensor)
+        arr = data_slot.__get__(self, Tensor)
+        if id(arr) not in tr.names and not tr.paused:  # (whose array this is: see _Tracer.param)
+            tr.seen[id(arr)] = self
+        return arr
 
     def set_data(self: Tensor, value: Any) -> None:
         if not tr.paused and not sys._getframe(1).f_code.co_filename.startswith(_PKG):
@@ -1259,6 +1399,7 @@ def _patches(tr: _Tracer) -> list[tuple[Any, str, Any]]:
 
     def traced_from_operand(cls: Any, x: Any, ref: Any) -> Tensor:
         t = from_operand(cls, x, ref)
+        tr.made.discard(id(t))  # (an operand given to an op: no result of an unrecorded computation)
         if not isinstance(x, np.ndarray):  # a fresh array made from a number: a constant of the plan
             tr.born.add(id(t))
             tr.keep.append(t)
@@ -1290,6 +1431,11 @@ def _patches(tr: _Tracer) -> list[tuple[Any, str, Any]]:
     ) -> None:
         if tr.paused:
             return update(target, op, operands, sym, write, *a, **k)
+        if any(np.may_share_memory(target.data, b) for b in tr.born_arrays):
+            tr.unsupported(
+                f"{sym} in place on a view of a constant made from a Python number (the plan keeps that "
+                "constant across calls)"
+            )
         tn = tr.value(target.data, target)
         on = [tr.value(o.data, o) for o in operands]
         recorded = target.data.flags.writeable and _inplace_mod.recording(target, operands)
@@ -1376,25 +1522,35 @@ def _patches(tr: _Tracer) -> list[tuple[Any, str, Any]]:
 # --------------------------------------------------------------------------- #
 # Signatures, plans, the compiled function
 # --------------------------------------------------------------------------- #
-def _flatten(obj: Any, leaves: list[Any], sig: list[Any]) -> None:
-    """Collect the tensor/array leaves of ``obj`` (tuples, lists, dicts) and its signature."""
+def _flatten(obj: Any, leaves: list[Any], sig: list[Any], seen: dict[int, int] | None = None) -> None:
+    """Collect the tensor/array leaves of ``obj`` (tuples, lists, dicts) and its signature.
+
+    ``seen`` maps the id of each leaf, and of each leaf's array, to the first leaf it was: a
+    tensor passed twice, or two arguments sharing one array, are part of the signature."""
     from .nn.module import Module
 
+    if seen is None:
+        seen = {}
     if isinstance(obj, Tensor):  # (which earlier leaf is this tensor, or shares its very array)
         d = obj.data
-        sig.append(("T", d.shape, d.dtype.str, obj._rg, _first(leaves, obj), _first_array(leaves, d)))
+        sig.append(
+            ("T", d.shape, d.dtype.str, obj._rg, seen.get(id(obj), -1), seen.get(id(d), -1), d.strides)
+        )
+        seen.setdefault(id(obj), len(leaves))
+        seen.setdefault(id(d), len(leaves))
         leaves.append(obj)
     elif isinstance(obj, np.ndarray):
-        sig.append(("A", obj.shape, obj.dtype.str, _first_array(leaves, obj)))
+        sig.append(("A", obj.shape, obj.dtype.str, seen.get(id(obj), -1), obj.strides))
+        seen.setdefault(id(obj), len(leaves))
         leaves.append(obj)
     elif isinstance(obj, (tuple, list)):
         sig.append((type(obj), len(obj)))
         for x in obj:
-            _flatten(x, leaves, sig)
+            _flatten(x, leaves, sig, seen)
     elif isinstance(obj, dict):
         sig.append((dict, tuple(obj)))
         for x in obj.values():
-            _flatten(x, leaves, sig)
+            _flatten(x, leaves, sig, seen)
     elif isinstance(obj, Module):
         sig.append((Module, id(obj), tuple(m.training for m in _modules(obj))))
     else:
@@ -1406,8 +1562,9 @@ def _flatten(obj: Any, leaves: list[Any], sig: list[Any]) -> None:
                 "a tuple/list/dict of them nor hashable; a compiled function's other arguments are "
                 "part of its signature"
             ) from None
-        if isinstance(obj, (float, np.floating)):  # -0.0 == 0.0, yet 1 / x tells them apart
-            sig.append((type(obj), obj, bool(np.signbit(obj))))
+        if isinstance(obj, (float, np.floating)):  # -0.0 == 0.0, yet 1 / x tells them apart;
+            value = "nan" if obj != obj else obj  # and nan != nan: one signature for every nan
+            sig.append((type(obj), value, bool(np.signbit(obj))))
         else:
             sig.append((type(obj), obj))
 
@@ -1420,7 +1577,7 @@ def _fast_key(args: tuple[Any, ...]) -> Any:
         if type(a) is not Tensor:
             return None
         d = a.data
-        key.append((d.shape, d.dtype, a._rg))
+        key.append((d.shape, d.dtype, a._rg, d.strides))  # (layout: NumPy's order of summing)
     if len(args) > 1 and len({id(a.data) for a in args}) < len(args):  # (aliases: see _flatten)
         return None
     return tuple(key)
@@ -1441,18 +1598,9 @@ def _describe(entry: Any) -> str:
     return repr(entry)
 
 
-def _first(leaves: list[Any], obj: Any) -> int:
-    for i, x in enumerate(leaves):
-        if x is obj:
-            return i
-    return -1
-
-
-def _first_array(leaves: list[Any], arr: Any) -> int:
-    for i, x in enumerate(leaves):
-        if (x.data if isinstance(x, Tensor) else x) is arr:
-            return i
-    return -1
+def _module_hooked(m: Any) -> bool:
+    hooks = m.__dict__.get("_forward_hooks")
+    return hooks is not None and bool(hooks.pre or hooks.post)
 
 
 def _modules(m: Any) -> list[Any]:
@@ -1475,21 +1623,24 @@ class _Plan:
         run: Callable[..., Any],
         lines: int,
         modules: tuple[Any, ...] = (),
-        guards: tuple[tuple[Tensor, Any, Any, bool], ...] = (),
+        guards: tuple[tuple[Tensor, Any, Any, bool, Any], ...] = (),
     ) -> None:
         self.source = source
         self.run = run
         self.lines = lines
         self.modes = [(m, flag) for m, flag in modules if flag is not None]
         self.guards = guards
+        self.called: tuple[Any, ...] = ()  # every module the trace called (hooks added later: eager)
 
     def holds(self) -> bool:
         for m, flag in self.modes:
             if m.training is not flag:
                 return False
-        for t, shape, dtype, rg in self.guards:
+        for t, shape, dtype, rg, strides in self.guards:
             d = t.data
             if type(d) is not np.ndarray or d.shape != shape or d.dtype != dtype or t._rg is not rg:
+                return False
+            if d.strides != strides:
                 return False
         return True
 
@@ -1533,8 +1684,9 @@ class Compiled:
         else:
             leaves = []
             sig: list[Any] = [_state.enabled]
-            _flatten(args, leaves, sig)
-            _flatten(dict(sorted(kwargs.items())), leaves, sig)  # (f(x=.., t=..) is f(t=.., x=..))
+            seen: dict[int, int] = {}
+            _flatten(args, leaves, sig, seen)
+            _flatten(dict(sorted(kwargs.items())), leaves, sig, seen)  # (f(x=.., t=..) is f(t=.., x=..))
             key = tuple(sig)
         base = key
         if self._watched:  # modules reached through a closure: one plan per train/eval state
@@ -1543,8 +1695,12 @@ class Compiled:
         if plan is None:
             return self._trace(key, leaves, args, kwargs, base)
         self.plans.move_to_end(key)
-        if plan is _EAGER or _ag._anomaly is not None or _ag._hook_count[0]:
-            # a plan replays no hooks and checks no anomalies: with either on, run eagerly
+        if (
+            plan is _EAGER
+            or _ag._anomaly is not None
+            or _ag._hook_count[0]
+            or any(_module_hooked(m) for m in plan.called)
+        ):  # a plan replays no hooks and checks no anomalies: with either on, run eagerly
             return self.fn(*args, **kwargs)
         if not plan.holds():  # a module's train()/eval() or a parameter's shape or dtype changed
             del self.plans[key]
@@ -1587,17 +1743,19 @@ class Compiled:
                 setattr(owner, name, old)
             if gc_was_enabled:
                 gc.enable()
+        if tr.hooked:  # a module's forward hooks ran Python a plan would skip: this call stays eager
+            return result
         self.traces += 1
         self._warn_retraces(key)
+        ret = _returns(tr, result)  # (may find, with fallback=True, what escapes the plan)
         if tr.escaped is not None:
             warnings.warn(
-                f"mgx.compile: the function reads a tensor's value (at {tr.escaped}); this signature "
+                f"mgx.compile: the function does what a plan cannot replay (at {tr.escaped}); this signature "
                 "runs eagerly (fallback=True)",
                 stacklevel=3,
             )
             self._store(key, _EAGER)
             return result
-        ret = _returns(tr, result)
         ns = dict(tr.ns)
         lines = _assemble(tr.lines, ret, ns)
         name = getattr(self.fn, "__name__", "fn")
@@ -1619,6 +1777,7 @@ class Compiled:
         plan = _Plan(
             source, ns[f"{name}_plan"], len(lines), tuple(tr.modules.values()), tuple(tr.guards.values())
         )
+        plan.called = tuple(m for m, _ in tr.modules.values())
         self._latest = plan
         for m, _ in plan.modes:
             if all(m is not w for w in self._watched):
@@ -1708,6 +1867,12 @@ def _returns(tr: _Tracer, obj: Any) -> str:
             return tr.tensor_name(obj)
         name = tr.names.get(id(obj.data))
         if name is None:
+            if k in tr.made:  # a result of no recorded op (argmax, a NumPy result): not replayable
+                tr.escape(
+                    "returning a value computed outside the recorded ops (argmax, any, all, or NumPy on "
+                    ".data)",
+                    "Compute it outside the compiled function, from what the function returns",
+                )
             return tr.const(obj)
         return f"_wrap({name})"
     if isinstance(obj, np.ndarray):

@@ -982,3 +982,159 @@ def test_train_and_eval_through_a_closure_keep_a_plan_each():
             assert run.traces == 2
     for a, b in zip(*results, strict=True):
         same(b, a, "output")
+
+
+# --------------------------------------------------------------------------- #
+# regressions found by a second hostile probe (each test failed before its fix)
+# --------------------------------------------------------------------------- #
+def test_values_computed_outside_the_recorded_ops_are_refused():
+    """argmax / any / all, and var of an int tensor, are NumPy results wrapped as tensors: a replay
+    kept the trace's (accuracy 0.125, 0.125, 0.375 where eager gave 0.25 each time)."""
+    uses = {
+        "argmax compared": lambda x: (x.argmax(axis=1) == 0).astype(np.float64).mean(),
+        "argmax returned": lambda x: x.argmax(axis=1),
+        "any": lambda x: F.any(x > 0),
+        "var of ints": lambda x: (x * 1.0 + x.astype(np.int64).var()).sum(),
+    }
+    for _name, use in uses.items():
+        with pytest.raises(TraceError, match="outside the recorded ops"):
+            mgx.compile(use)(mgx.tensor([[1.0, 2.0], [3.0, -1.0]]))
+        with pytest.warns(UserWarning, match="runs eagerly"):
+            mgx.compile(use, fallback=True)(mgx.tensor([[1.0, 2.0], [3.0, -1.0]]))
+
+
+def test_clip_grad_norm_inside_a_step_is_replayed():
+    """clip_grad_norm_ reads the gradients with NumPy: each replay applied the trace's clipped
+    gradients and returned the trace's norm (0.56 three times; eager 0.56, 1.94, 0.78)."""
+    results = []
+    for compiled in (False, True):
+        mgx.manual_seed(0)
+        model = nn.Linear(4, 3)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y, model=model, opt=opt):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            norm = nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+            opt.step()
+            return loss, norm
+
+        run = mgx.compile(step) if compiled else step
+        rng = np.random.default_rng(1)
+        out = []
+        for _ in range(3):
+            loss, norm = run(mgx.tensor(rng.standard_normal((5, 4))), rng.integers(0, 3, 5))
+            out.append([loss.data.copy(), norm.data.copy(), model.weight.data.copy(), model.weight.grad.data])
+        results.append(out)
+    for e, c in zip(*results, strict=True):
+        for a, b in zip(e, c, strict=True):
+            same(b, a, "clip_grad_norm_ step")
+
+
+def test_numpy_writes_and_tensor_valued_sizes_inside_are_refused():
+    """nn.init on a tensor made inside, mgx.full with a tensor fill, F.repeat / pad / split sizes
+    given as a tensor, and an in-place write into a view of a constant made from a Python number:
+    each was replayed with the trace's values (or, for the last, a constant that grew at each call)."""
+    cases = {
+        "nn.init": (lambda x: x * nn.init.constant_(mgx.zeros(2), 2.0), "nn.init.constant_"),
+        "full": (lambda x: x * mgx.full((2,), x.sum().detach()), "fill_value"),
+        "repeat": (lambda x: F.repeat(x, mgx.tensor([1, 2])), "sizes given as a tensor"),
+        "pad": (lambda x: F.pad(x, mgx.tensor(1)), "sizes given as a tensor"),
+        "constant view": (lambda x: x * _minus_one_view(), "view of a constant"),
+    }
+    for _name, (fn, message) in cases.items():
+        with pytest.raises(TraceError, match=message):
+            mgx.compile(fn)(mgx.tensor([1.0, 2.0]))
+
+
+def _minus_one_view():
+    c = F.reshape(0.5, (1,))
+    c -= 1.0
+    return c
+
+
+def test_layout_of_arguments_and_parameters_is_part_of_the_plan():
+    """A Fortran-ordered argument after a C-ordered trace (or a parameter made Fortran-ordered):
+    NumPy sums in memory order, so the replay differed in the last bit (5 calls of 10)."""
+    rng = np.random.default_rng(0)
+    W = mgx.tensor(rng.standard_normal((64, 64)))
+
+    def step(x):
+        return ((x - 1.0) * 3.0).sum() + ((W - 1.0) * 3.0).sum()
+
+    compiled = mgx.compile(step)
+    compiled(mgx.tensor(rng.standard_normal((64, 64))))  # traced with C order
+    for i in range(8):
+        x = mgx.tensor(np.asfortranarray(rng.standard_normal((64, 64))))
+        if i == 4:
+            W.data = np.asfortranarray(W.data)
+        same(compiled(x).data, step(x).data, f"call {i}")
+
+
+def test_indices_of_gather_are_read_and_checked_at_each_call():
+    """An int32 index was converted at the trace only (its values frozen), and the bounds check ran
+    at the trace only (a negative index wrapped around at a replay, where eager raises)."""
+    X = mgx.tensor(np.arange(12.0).reshape(3, 4))
+    compiled = mgx.compile(lambda x, i: F.gather(x, 1, i))
+    for rows in ([[0], [1], [2]], [[3], [3], [3]]):
+        i = mgx.tensor(np.array(rows, dtype=np.int32))
+        same(compiled(X, i).data, F.gather(X, 1, i).data, "gather")
+    compiled(X, mgx.tensor(np.array([[0], [1], [2]])))
+    with pytest.raises(IndexError, match="index -1 is out of range"):
+        compiled(X, mgx.tensor(np.array([[-1], [1], [2]])))
+
+
+def test_a_mask_refreshed_between_calls_is_read_at_each_call():
+    g = mgx.tensor(np.array([True, False, True]))
+    compiled = mgx.compile(lambda x: F.where(g, x, 0.0))
+    x = mgx.tensor([1.0, 2.0, 3.0])
+    for mask in ([True, False, True], [False, True, False], [True, True, True]):
+        g.data = np.array(mask)
+        same(compiled(x).data, F.where(g, x, 0.0).data, f"mask {mask}")
+
+
+def test_a_module_hook_registered_after_the_trace_runs():
+    """Forward hooks registered or removed after the trace were ignored by replays."""
+    model = nn.Linear(2, 2)
+    compiled = mgx.compile(lambda x: model(x).sum())
+    x = mgx.tensor([[1.0, 2.0]])
+    compiled(x)
+    calls = []
+    handle = model.register_forward_hook(lambda m, inputs, out: calls.append(1) or out * 0.0)
+    same(compiled(x).data, np.array(0.0), "hooked")
+    assert calls == [1]
+    handle.remove()
+    same(compiled(x).data, model(x).sum().data, "unhooked")
+
+
+def test_nan_in_0d_arithmetic_keeps_eager_bits():
+    """0-d arithmetic on NumPy scalars kept the other operand's nan of two (its sign bit differs)."""
+
+    def make():
+        def step(a):
+            t = a * 1.0
+            return t * float("nan"), t + float("nan")
+
+        return step, (lambda r: [a.data for a in r])
+
+    _both(make, [mgx.tensor(np.float64(v)) for v in (1.0, -np.nan, -np.nan)], held=2)
+
+
+def test_an_op_on_constants_only_is_folded_or_kept():
+    """x * tanh(0.5): the tanh of a constant is folded into the plan (it crashed the trace); an
+    overflowing one, exp(1000.0), is kept and warns at each call as eagerly."""
+    compiled = mgx.compile(lambda x: x * F.tanh(0.5))
+    same(compiled(mgx.tensor([2.0])).data, (mgx.tensor([2.0]) * F.tanh(0.5)).data)
+    compiled = mgx.compile(lambda x: x * F.exp(1000.0))
+    with np.errstate(over="ignore"):
+        compiled(mgx.tensor([1.0]))
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        compiled(mgx.tensor([1.0]))
+
+
+def test_a_nan_argument_is_one_signature():
+    compiled = mgx.compile(lambda x, s: x * s)
+    for _ in range(3):
+        compiled(mgx.tensor([1.0]), float("nan"))
+    assert compiled.traces == 1

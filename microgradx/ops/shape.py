@@ -630,7 +630,7 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
             )
         bounds = [i * (n // sections) for i in range(sections + 1)]
     else:
-        cuts = indices_or_sections.data if isinstance(indices_or_sections, Tensor) else indices_or_sections
+        cuts = _sizes(indices_or_sections, "split")
         cuts = np.asarray(cuts)
         if cuts.ndim != 1 or (cuts.size and cuts.dtype.kind not in "iu"):
             raise TypeError(
@@ -703,7 +703,7 @@ def repeat(x: Any, repeats: Any, axis: int | None = None) -> Tensor:
     tensor([[1., 2., 2., 2.]])
     """
     x = _as_tensor(x)
-    r = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
+    r = np.asarray(_sizes(repeats, "repeat"))
     if r.dtype.kind not in "iu" or r.ndim > 1:
         raise TypeError(f"repeat: repeats must be an int or a sequence of ints, got {repeats!r}")
     if axis is None:
@@ -907,6 +907,13 @@ def _as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor._from_operand(x, None)
 
 
+def _sizes(v: Any, op: str) -> Any:
+    """Sizes given as a tensor (split points, repeats, pad widths): its array, read in Python to
+    shape the result (a function of its own: mgx.compile refuses it while tracing, as the shapes
+    of a replay would be the trace's)."""
+    return v.data if isinstance(v, Tensor) else v
+
+
 def _pad_widths(pad_width: Any, shape: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
     """NumPy's forms of ``pad_width`` as one ``(before, after)`` pair per axis, or an error."""
     if isinstance(pad_width, dict):  # {axis: n or (before, after)}, the other axes unpadded
@@ -914,7 +921,7 @@ def _pad_widths(pad_width: Any, shape: tuple[int, ...]) -> tuple[tuple[int, int]
         for axis, width in pad_width.items():
             widths[normalize_axis(axis, len(shape), "pad")] = _pad_widths(width, (1,))[0]
         return tuple(widths)
-    w = np.asarray(pad_width.data if isinstance(pad_width, Tensor) else pad_width)
+    w = np.asarray(_sizes(pad_width, "pad"))
     if w.dtype.kind not in "iu":
         raise TypeError(f"pad: pad_width must be ints, got {pad_width!r}")
     try:
