@@ -58,6 +58,7 @@ import gc
 import linecache
 import os
 import sys
+import types
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
@@ -192,6 +193,9 @@ class _Tracer:
         self.modules: dict[int, Any] = {}  # id -> (module, its flag when fn first used it, or None)
         self.born: set[int] = set()  # ids of constant tensors made inside fn from Python numbers
         self.interned: dict[tuple[str, bytes], str] = {}  # a 0-d constant's dtype and bytes -> name
+        self.immutable: set[str] = set()  # constants no code outside the plan can change (foldable)
+        self.snaps: dict[int, tuple[Tensor, Any, Any]] = {}  # arrays read from outside fn, as first read
+        self.written: set[int] = set()  # ids of such arrays that recorded code writes (optimizer, x += ..)
         self.state: dict[int, dict[str, _H]] = {}  # id(op) -> what its lowered forward kept
         self.guards: dict[int, tuple[Tensor, Any, Any, bool, Any]] = {}  # read: shape, dtype, rg, strides
         self.lowered: set[str] = set()  # names of values the plan's own NumPy lines make
@@ -255,6 +259,7 @@ class _Tracer:
                 name = self.interned.get(key)
                 if name is None:
                     name = self.interned[key] = self.const(arr)
+                    self.immutable.add(name)  # (nothing outside fn can change it: ops on it fold)
             else:
                 name = self.const(arr)
         elif t is not None and (id(t) in self.args or id(t) not in self.local):
@@ -262,6 +267,8 @@ class _Tracer:
             self.emit(f"{name} = {self.tensor_name(t)}.data")
             if id(t) not in self.args:  # a parameter (or other tensor) read at each replay
                 self.guards[id(t)] = (t, arr.shape, arr.dtype, t._rg, arr.strides)
+                if isinstance(arr, np.ndarray) and id(arr) not in self.snaps:  # (see _trace: NumPy writes)
+                    self.snaps[id(arr)] = (t, arr, arr.copy())
         else:
             name = self.const(arr)
         self.bind(arr, name)
@@ -827,7 +834,7 @@ class _Lowerer:
             arr = getattr(np, fn)(*vals)
         if type(arr) is not np.ndarray:
             arr = np.asarray(arr)
-        if kind != "ex" and all(not isinstance(a, _H) or a.name in self.tr.ns for a in args):
+        if kind != "ex" and all(not isinstance(a, _H) or a.name in self.tr.immutable for a in args):
             # every operand a constant of the plan: so is the result, computed here once, unless it
             # overflows or divides by zero (it would warn, or raise, at each call as eagerly)
             try:
@@ -838,7 +845,9 @@ class _Lowerer:
             else:
                 arr = arr.copy()
                 arr.flags.writeable = False
-                return _H(self.tr.const(arr, "k"), arr)
+                name = self.tr.const(arr, "k")
+                self.tr.immutable.add(name)
+                return _H(name, arr)
         texts: list[Any] = []
         for a in args:
             if not isinstance(a, _H):
@@ -1108,6 +1117,8 @@ def _patches(tr: _Tracer) -> list[tuple[Any, str, Any]]:
                     f"mgx.compile: {type(self).__name__}.{method} with arguments cannot be traced"
                 )
             tr.call(self, method, label)
+            for p in getattr(self, "params", ()) if method == "step" else ():
+                tr.written.add(id(p.data))  # (the optimizer's writes are replayed)
             tr.paused += 1
             try:
                 return orig(self)
@@ -1252,10 +1263,22 @@ def _patches(tr: _Tracer) -> list[tuple[Any, str, Any]]:
 
     patch(Module, "train", traced_train)
 
-    opaque(Optimizer, "step", "opt")
-    opaque(Optimizer, "zero_grad", "opt")
-    opaque(Module, "zero_grad", "model")
-    opaque(LRScheduler, "step", "sched")
+    def subclasses(cls: type) -> list[type]:
+        out = [cls]
+        sub: type
+        for sub in cls.__subclasses__():
+            out += subclasses(sub)
+        return out
+
+    for base, method, label in (
+        (Optimizer, "step", "opt"),
+        (Optimizer, "zero_grad", "opt"),
+        (Module, "zero_grad", "model"),
+        (LRScheduler, "step", "sched"),
+    ):
+        for cls in subclasses(base):  # (a user's optimizer with its own step() is replayed as a call too)
+            if method in cls.__dict__:
+                opaque(cls, method, label)
 
     grad_prop = Tensor.__dict__["grad"]
 
@@ -1437,6 +1460,7 @@ def _patches(tr: _Tracer) -> list[tuple[Any, str, Any]]:
                 "constant across calls)"
             )
         tn = tr.value(target.data, target)
+        tr.written.add(id(target.data))
         on = [tr.value(o.data, o) for o in operands]
         recorded = target.data.flags.writeable and _inplace_mod.recording(target, operands)
         mark = len(tr.op_log)
@@ -1447,7 +1471,19 @@ def _patches(tr: _Tracer) -> list[tuple[Any, str, Any]]:
                 update(target, op, operands, sym, write, *a, **k)
             finally:
                 tr.paused -= 1
-            tr.emit(f"{tr.const(write, 'write')}({tn}, {', '.join(on)})", f"{sym} in place  <- {where}")
+            index = k.get("index")
+            dyn = tr.dynamic(index) if index is not None else None
+            if dyn is not None and op is _shape_ops.SetItem:  # x[idx] = v, idx computed in fn
+                tr.emit(
+                    f"{tr.const(_shape_ops.assign, 'assign')}({tn}, {dyn}, {on[0]})",
+                    f"{sym} in place  <- {where}",
+                )
+            elif dyn is not None:
+                tr.unsupported(
+                    f"{sym} in place at an index computed in the function, on a tensor without grad"
+                )
+            else:
+                tr.emit(f"{tr.const(write, 'write')}({tn}, {', '.join(on)})", f"{sym} in place  <- {where}")
             return
         update(target, op, operands, sym, write, *a, **k)
         from .ops.shape import ViewWrite
@@ -1663,6 +1699,10 @@ class Compiled:
         self._warned = False
         functools.update_wrapper(self, fn)
 
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        """``@mgx.compile`` on a method: bound to its instance (an argument of the signature)."""
+        return self if obj is None else types.MethodType(self, obj)
+
     @property
     def source(self) -> str:
         """The latest plan as Python: one line per NumPy call, commented with the op and the user's line."""
@@ -1745,6 +1785,14 @@ class Compiled:
                 gc.enable()
         if tr.hooked:  # a module's forward hooks ran Python a plan would skip: this call stays eager
             return result
+        for t, arr, before in tr.snaps.values():  # an array from outside changed, by no recorded op
+            if id(arr) not in tr.written and (arr.shape != before.shape or arr.tobytes() != before.tobytes()):
+                label = f"'{t.name}'" if t.name else f"of shape {fmt_shape(arr.shape)}"
+                tr.unsupported(
+                    f"the array of a tensor {label} changed with NumPy inside the function (p.data -= ..., "
+                    "p.data[...] = ...; a replay would not change it: write `with mgx.no_grad(): p -= ...`, "
+                    "or use an optimizer)"
+                )
         self.traces += 1
         self._warn_retraces(key)
         ret = _returns(tr, result)  # (may find, with fallback=True, what escapes the plan)

@@ -1138,3 +1138,127 @@ def test_a_nan_argument_is_one_signature():
     for _ in range(3):
         compiled(mgx.tensor([1.0]), float("nan"))
     assert compiled.traces == 1
+
+
+# --------------------------------------------------------------------------- #
+# found by a third probe, of ordinary training code (each test failed before its fix)
+# --------------------------------------------------------------------------- #
+def test_scatter_add_of_a_constant_source_compiles():
+    """A constant source (a list) made a float array by NumPy was taken for a value computed
+    outside the recorded ops and refused (a regression of the second probe's fix)."""
+
+    def make():
+        return (lambda x: F.scatter_add(x * 1.0, 0, [0, 2, 0], [1.0, 2.0, 3.0])), (lambda r: [r.data])
+
+    _both(make, [mgx.tensor([0.0, 0.0, 0.0]), mgx.tensor([1.0, 2.0, 3.0])])
+
+
+def test_writes_at_an_index_computed_inside_on_a_tensor_without_grad():
+    """One-hot rows built inside (t[arange, y] = 1) and masked writes (h[h < 0] = 0) on tensors that
+    need no gradient kept the first call's index at every replay."""
+
+    def make():
+        def step(x, y):
+            t = mgx.zeros(4, 3)
+            t[mgx.arange(4), y] = 1.0
+            h = x * 1.0
+            h[h < 0] = 0.0
+            return t, h
+
+        return step, (lambda r: [r[0].data, r[1].data])
+
+    rng = np.random.default_rng(0)
+    calls = [(mgx.tensor(rng.standard_normal((4, 3))), mgx.tensor(rng.integers(0, 3, 4))) for _ in range(3)]
+    _both(make, calls, held=2)
+
+
+def test_a_compiled_eval_reads_running_statistics_updated_by_eager_training():
+    """Batch norm's eval statistics went through NumPy outside the recorded ops: a compiled eval
+    step kept the trace's running mean and variance while eager training updated them."""
+    results = []
+    for compiled in (False, True):
+        mgx.manual_seed(0)
+        rng = np.random.default_rng(0)
+        model = nn.Sequential(nn.Linear(4, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 2))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def evaluate(x, model=model):
+            with mgx.no_grad():
+                return model(x)
+
+        run = mgx.compile(evaluate) if compiled else evaluate
+        xv = mgx.tensor(rng.standard_normal((6, 4)))
+        outs = []
+        for _ in range(3):
+            model.train()
+            opt.zero_grad()
+            F.cross_entropy(
+                model(mgx.tensor(rng.standard_normal((8, 4)) * 3 + 1)), rng.integers(0, 2, 8)
+            ).backward()
+            opt.step()
+            model.eval()
+            outs.append(run(xv).data.copy())
+        results.append(outs)
+    for a, b in zip(*results, strict=True):
+        same(b, a, "eval output")
+
+
+def test_numpy_writes_into_a_parameter_inside_are_refused():
+    """The book's update on arrays (`arr = p.data; arr -= lr * g`, `p.data[...] -= ...`) changes the
+    parameter with NumPy: a replay skipped it and training silently stopped after the first call."""
+    for update in (
+        lambda p: p.data.__isub__(0.1 * p.grad.data),
+        lambda p: p.data.__setitem__(Ellipsis, p.data - 0.1 * p.grad.data),
+    ):
+        w = mgx.tensor([1.0, -2.0], requires_grad=True)
+
+        def step(x, w=w, update=update):
+            w.grad = None
+            loss = ((w * x) ** 2).sum()
+            loss.backward()
+            update(w)
+            return loss
+
+        with pytest.raises(TraceError, match="changed with NumPy inside the function"):
+            mgx.compile(step)(mgx.tensor([1.0, 1.0]))
+
+
+def test_an_optimizer_with_its_own_step_reads_its_learning_rate_at_each_call():
+    """A user's Optimizer subclass overriding step() was not replayed as a call: its updates were
+    NumPy outside the plan, with the trace's learning rate (w -2.0 where eager gives -0.75)."""
+
+    class Halving(optim.Optimizer):
+        def step(self):
+            for p in self.params:
+                p.data -= self.lr * p.grad.data
+
+    results = []
+    for compiled in (False, True):
+        w = mgx.tensor([1.0], requires_grad=True)
+        opt = Halving([w], lr=0.5)
+
+        def step(x, w=w, opt=opt):
+            opt.zero_grad()
+            (w * x).sum().backward()
+            opt.step()
+
+        run = mgx.compile(step) if compiled else step
+        for _ in range(3):
+            run(mgx.tensor([1.0]))
+            opt.lr /= 2
+        results.append(w.data.copy())
+    same(results[1], results[0], "w")
+
+
+def test_compile_as_a_method_decorator_binds_the_instance():
+    class Trainer:
+        def __init__(self):
+            self.w = mgx.tensor([2.0], requires_grad=True)
+
+        @mgx.compile
+        def loss(self, x):
+            return (self.w * x).sum()
+
+    trainer = Trainer()
+    same(trainer.loss(mgx.tensor([3.0])).data, np.array(6.0))
+    same(trainer.loss(mgx.tensor([4.0])).data, np.array(8.0))

@@ -157,10 +157,14 @@ def batch_norm(
     else:
         if running_mean is None:
             raise ValueError("batch_norm: evaluation (training=False) needs running_mean and running_var")
-        rm = np.asarray(running_mean.data if isinstance(running_mean, Tensor) else running_mean)
-        rv = np.asarray(running_var.data if isinstance(running_var, Tensor) else running_var)
-        inv_std = (1.0 / np.sqrt(rv + eps)).astype(x.dtype, copy=False).reshape(shape)
-        centred = x - rm.astype(x.dtype, copy=False).reshape(shape)
+        # the statistics through ops (nothing requires their gradient): the same NumPy calls, and
+        # a compiled plan (microgradx.compile) reads the buffers at each call
+        rm, rv = _as_tensor(running_mean), _as_tensor(running_var)
+        inv_std = 1.0 / (rv + eps).sqrt()
+        if inv_std.dtype != x.dtype:
+            inv_std = inv_std.astype(x.dtype)
+        centred = x - (rm if rm.dtype == x.dtype else rm.astype(x.dtype)).reshape(shape)
+        inv_std = inv_std.reshape(shape)
         # weight * inv_std first, as PyTorch: x * inv_std alone may overflow where y does not
         y = centred * (inv_std if weight is None else _as_tensor(weight).reshape(shape) * inv_std)
     if bias is not None:

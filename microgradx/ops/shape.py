@@ -884,7 +884,7 @@ def scatter_add(x: Any, axis: int, index: Any, src: Any) -> Tensor:
     if not isinstance(src, Tensor):  # a constant (a list, an array): it adopts the tensor's float dtype
         src = Tensor._from_operand(src, None)
         if x.dtype.kind == "f":
-            src = Tensor._wrap(src.data.astype(x.dtype, copy=False))
+            src = Tensor._from_operand(src.data.astype(x.dtype, copy=False), None)
     if x.dtype.kind == "f" and src.dtype != x.dtype:
         raise TypeError(
             f"scatter_add: src has dtype {src.dtype} and the tensor {x.dtype}; convert one (astype) first"
