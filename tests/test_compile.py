@@ -673,6 +673,8 @@ def test_the_plan_shown_in_the_docs_is_the_plan(tmp_path):
     assert run.returncode == 0, run.stderr
     assert run.stdout == shown
     # the digits plan: examples/demo.py --compile's step, as its first signature (batches of 32)
+    pytest.importorskip("matplotlib", reason="the demo needs the examples extra")
+    pytest.importorskip("tqdm", reason="the demo needs the examples extra")
     compiles = []
     real = mgx.compile
 
