@@ -330,6 +330,23 @@ class _Tracer:
             self.emit(f"{fname}.__init__({args})")
         return fname
 
+    def source(self, x: Any) -> str | None:
+        """The plan's name for what an op's checking helper reads (a tensor's array, an array), or
+        None for no array; a name of ``ns`` when it is a constant of the plan."""
+        src = x.data if isinstance(x, Tensor) else x
+        if not isinstance(src, np.ndarray):
+            return None
+        return self.value(src, x if isinstance(x, Tensor) else None)
+
+    def replay(self, helper: Any, args: str, result: Any, note: str, unpack: str = "") -> None:
+        """Call an op's checking or converting ``helper`` again at each replay (labels, indices:
+        checked as eagerly), its result named as ``result`` is."""
+        name = self.new()
+        self.emit(
+            f"{unpack}{name} = {self.const(helper, helper.__name__)}({args})", f"{note}  <- {_user_line()}"
+        )
+        self.bind(result, name)
+
     def views_known(self, arr: Any) -> bool:
         """``arr`` is a view of an array the trace knows (an engine-made view of a parameter, say)."""
         root = arr
@@ -1213,15 +1230,9 @@ def _patches(tr: _Tracer) -> list[tuple[Any, str, Any]]:
 
     def traced_int_index(index: Any, op: str) -> Any:
         idx = int_index(index, op)
-        src = index.data if isinstance(index, Tensor) else index
-        if not tr.paused and isinstance(src, np.ndarray) and idx is not src:
-            srcn = tr.value(src, index if isinstance(index, Tensor) else None)
-            if srcn not in tr.ns:  # indices that come with the call: made integers at each call
-                name = tr.new()
-                tr.emit(f"{name} = {tr.const(int_index, '_int_index')}({srcn}, {op!r})", f"{op}: indices")
-                tr.bind(idx, name)
-        elif not tr.paused and isinstance(index, Tensor):
-            tr.value(src, index)
+        srcn = None if tr.paused else tr.source(index)
+        if srcn is not None and srcn not in tr.ns and tr.names.get(id(idx)) != srcn:
+            tr.replay(int_index, f"{srcn}, {op!r}", idx, f"{op}: indices")  # (made integers at each call)
         return idx
 
     def traced_check_bounds(idx: Any, shape: Any, axis: int, op: str, negative: bool) -> None:
@@ -1348,19 +1359,14 @@ def _patches(tr: _Tracer) -> list[tuple[Any, str, Any]]:
 
     def traced_target(op: str, target: Any, n: int, c: int) -> tuple[str, Any]:
         kind, out = target_fn(op, target, n, c)
-        src = target.data if isinstance(target, Tensor) else target
-        if kind == "index" and not tr.paused and isinstance(src, np.ndarray):
-            # class indices: read (an argument, a tensor refreshed between calls), checked and made
-            # integers at each replay, as eagerly
-            srcn = tr.value(src, target if isinstance(target, Tensor) else None)
-            if srcn in tr.ns:  # constant labels (a list, an array captured from outside): checked once
-                return kind, out
-            name = tr.new()
-            tr.emit(
-                f"_, {name} = {tr.const(target_fn, '_target')}({op!r}, {srcn}, {n}, {c})",
-                f"{op}: check the class indices  <- {_user_line()}",
-            )
-            tr.bind(out, name)
+        if kind == "index" and not tr.paused:
+            # class indices of each call (an argument, a tensor refreshed between calls) are checked
+            # and made integers at each replay; constant ones (a list) were checked once, here
+            srcn = tr.source(target)
+            if srcn is not None and srcn not in tr.ns:
+                tr.replay(
+                    target_fn, f"{op!r}, {srcn}, {n}, {c}", out, f"{op}: check the class indices", "_, "
+                )
         return kind, out
 
     patch(_nn_ops, "_target", traced_target)
@@ -1381,19 +1387,9 @@ def _patches(tr: _Tracer) -> list[tuple[Any, str, Any]]:
 
     def traced_check_indices(indices: Any, n: int) -> Any:
         idx = check_indices(indices, n)
-        if not tr.paused:  # embedding(g, W): g read, checked at each replay, as eagerly
-            src = indices.data if isinstance(indices, Tensor) else indices
-            srcn = (
-                tr.value(src, indices if isinstance(indices, Tensor) else None)
-                if isinstance(src, np.ndarray)
-                else tr.const(src)
-            )
-            name = tr.new()
-            tr.emit(
-                f"{name} = {tr.const(check_indices, '_embedding_indices')}({srcn}, {n})",
-                f"embedding: check the indices  <- {_user_line()}",
-            )
-            tr.bind(idx, name)
+        srcn = None if tr.paused else tr.source(indices)
+        if srcn is not None and srcn not in tr.ns:  # embedding(g, W): g checked at each replay
+            tr.replay(check_indices, f"{srcn}, {n}", idx, "embedding: check the indices")
         return idx
 
     patch(_norm_ops, "_embedding_indices", traced_check_indices)
